@@ -1,0 +1,39 @@
+//! Criterion benchmarks of the hot loops: the ID codec, line parsing and
+//! decoding, and value encoding. Run with `cargo bench --bench hot_loops`.
+
+use std::hint::black_box;
+
+use convex_snapshot::id::DocumentId;
+use convex_snapshot::value::{TableFormat, decode_document, encode_document, parse_json_line};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+const VIDEO: &str = r#"{"_creationTime":1754230000789.2,"_id":"jd7a1b2c3d4e5f6g7h8j9k0m1n2p3q4r","actualDuration":5.0,"clerkId":"user_30aBcDeFgHiJkLmNoPqRsTuVwXy","codec":"h264","createdAt":1754230000789.0,"creditsCost":7.0,"dimensions":{"height":720.0,"width":1280.0},"downloadCount":1.0,"duration":"5","fileSize":4718592.0,"format":"mp4","generationMetrics":{"downloadTime":2350.0,"processingTime":0.0,"queueTime":0.0,"totalTime":2350.0},"generationSettings":{"resolution":"720p"},"isFavorite":false,"isPublic":true,"model":"google/veo-3","processingCompletedAt":1754230092300.0,"processingStartedAt":1754230001500.0,"prompt":"A golden retriever surfing a wave at sunset, cinematic drone shot","quality":"standard","r2FileKey":"videos/user_30aBcDeFgHiJkLmNoPqRsTuVwXy/1754230090000-k3j4h5g6f7d8s.mp4","replicateJobId":"9x2kqv1m7drj00cr8tzbq3wa4c","shareCount":0.0,"status":"completed","updatedAt":1754230092300.0,"videoUrl":"https://replicate.delivery/xezq/AbCdEf123/output.mp4","viewCount":3.0}"#;
+
+fn ids(c: &mut Criterion) {
+    let id = DocumentId::new(10002, *b"0123456789abcdef");
+    let text = id.encode();
+    c.bench_function("id_encode", |b| b.iter(|| black_box(&id).encode()));
+    c.bench_function("id_decode", |b| {
+        b.iter(|| DocumentId::decode(black_box(&text)))
+    });
+}
+
+fn lines(c: &mut Criterion) {
+    let mut g = c.benchmark_group("video_line");
+    g.throughput(Throughput::Bytes(VIDEO.len() as u64));
+    g.bench_function("parse", |b| {
+        b.iter(|| parse_json_line(black_box(VIDEO.as_bytes())))
+    });
+    let json = parse_json_line(VIDEO.as_bytes()).unwrap();
+    g.bench_function("decode_uniform", |b| {
+        b.iter(|| decode_document(black_box(&json), &TableFormat::Uniform))
+    });
+    let value = decode_document(&json, &TableFormat::Uniform).unwrap();
+    g.bench_function("encode_uniform", |b| {
+        b.iter(|| encode_document(black_box(&value), &TableFormat::Uniform))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, ids, lines);
+criterion_main!(benches);

@@ -1,0 +1,749 @@
+//! One pass over a snapshot that checks every rule the importer enforces
+//! (snapshot-format.md sections 4, 5, 6, 8 and 11) and gathers the figures
+//! `inspect` shows. `validate` and `inspect` both call [`check_snapshot`].
+//!
+//! Each table's documents are scanned in parallel batches ([`crate::lines`]);
+//! per-batch results are merged in file order, so reports are identical for
+//! any thread count.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::id::DocumentId;
+use crate::layout::{ComponentPath, EntryKind};
+use crate::lines::{self, Batch};
+use crate::progress::Progress;
+use crate::snapshot::{Snapshot, Table, TablesLine};
+use crate::value::{
+    self, MAX_ARRAY_LEN, MAX_DOCUMENT_NESTING, MAX_DOCUMENT_SIZE, MAX_OBJECT_FIELDS, TableFormat,
+    Value,
+};
+
+/// How many problems are kept in memory; all are counted.
+pub const MAX_KEPT_PROBLEMS: usize = 10_000;
+const MAX_EXACT_F64_INT: f64 = 9_007_199_254_740_992.0;
+
+/// How bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// `convex import` would fail on it.
+    Error,
+    /// The import goes through, but not as the user probably expects.
+    Warning,
+}
+
+/// One finding, with where it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    pub entry: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub message: String,
+    /// The entry cannot be read as snapshot data at this point (not JSON, not
+    /// an object, an unparsable sidecar): `inspect` and `migrate` stop here.
+    #[serde(skip)]
+    pub unreadable: bool,
+}
+
+impl Problem {
+    fn error(entry: &str, line: Option<usize>, message: impl Into<String>) -> Problem {
+        Problem {
+            severity: Severity::Error,
+            entry: entry.to_owned(),
+            line,
+            message: message.into(),
+            unreadable: false,
+        }
+    }
+
+    fn unreadable(entry: &str, line: Option<usize>, message: impl Into<String>) -> Problem {
+        Problem {
+            unreadable: true,
+            ..Problem::error(entry, line, message)
+        }
+    }
+
+    fn warning(entry: &str, line: Option<usize>, message: impl Into<String>) -> Problem {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::error(entry, line, message)
+        }
+    }
+
+    /// A line-level format error becomes an unreadable problem; anything
+    /// else (I/O, a CRC mismatch, a broken ZIP) stays an error.
+    fn from_error(err: Error) -> Result<Problem> {
+        match err {
+            Error::Line {
+                entry,
+                line,
+                message,
+            } => Ok(Problem::unreadable(&entry, Some(line), message)),
+            other => Err(other),
+        }
+    }
+
+    /// The problem as an error that stops a command.
+    pub fn into_error(self) -> Error {
+        match self.line {
+            Some(line) => Error::Line {
+                entry: self.entry,
+                line,
+                message: self.message,
+            },
+            None => Error::Entry {
+                entry: self.entry,
+                message: self.message,
+            },
+        }
+    }
+}
+
+/// Every problem found, capped at [`MAX_KEPT_PROBLEMS`], with totals.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Problems {
+    pub errors: usize,
+    pub warnings: usize,
+    pub list: Vec<Problem>,
+    /// The first unreadable problem, kept even past the cap.
+    #[serde(skip)]
+    pub first_unreadable: Option<Problem>,
+}
+
+impl Problems {
+    fn push(&mut self, p: Problem) {
+        if p.unreadable && self.first_unreadable.is_none() {
+            self.first_unreadable = Some(p.clone());
+        }
+        match p.severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+        }
+        if self.list.len() < MAX_KEPT_PROBLEMS {
+            self.list.push(p);
+        }
+    }
+
+    /// Total number of problems, kept or not.
+    pub fn total(&self) -> usize {
+        self.errors + self.warnings
+    }
+}
+
+/// How often a top-level field appears and with which value types.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct FieldStats {
+    pub present: u64,
+    pub types: BTreeMap<&'static str, u64>,
+}
+
+/// What one table holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableSummary {
+    pub name: String,
+    /// The number from `_tables`, or from the first row's `_id`.
+    pub number: Option<u32>,
+    pub rows: u64,
+    pub compressed_bytes: Option<u64>,
+    pub uncompressed_bytes: u64,
+    pub format: &'static str,
+    pub fields: BTreeMap<String, FieldStats>,
+    /// Largest document in Convex's size metric.
+    pub max_document_size: usize,
+}
+
+/// `_storage` of one component.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct StorageSummary {
+    pub metadata_rows: u64,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+/// One component.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentSummary {
+    pub path: String,
+    pub tables: Vec<TableSummary>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<StorageSummary>,
+}
+
+/// The result of a full pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub snapshot: String,
+    pub kind: &'static str,
+    pub entries: usize,
+    pub documents: u64,
+    pub components: Vec<ComponentSummary>,
+    pub problems: Problems,
+}
+
+impl Report {
+    /// Fails with the first line that cannot be read as snapshot data.
+    pub fn ensure_readable(&self) -> Result<()> {
+        match &self.problems.first_unreadable {
+            Some(p) => Err(p.clone().into_error()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Per-batch result of a table scan.
+#[derive(Default)]
+struct BatchOut {
+    rows: u64,
+    problems: Vec<Problem>,
+    ids: Vec<([u8; 16], usize)>,
+    numbers: BTreeMap<u32, (u64, usize)>,
+    fields: BTreeMap<String, FieldStats>,
+    max_size: usize,
+}
+
+/// Checks the whole snapshot.
+pub fn check_snapshot(snap: &Snapshot, quiet: bool) -> Result<Report> {
+    let archive = &snap.archive;
+    let total: u64 = archive.entries().iter().map(|e| e.size).sum();
+    let progress = Progress::bytes(total, "checking", quiet);
+    let mut problems = Problems::default();
+
+    // Entries by themselves.
+    for (i, kind) in snap.kinds.iter().enumerate() {
+        let name = snap.entry_name(i);
+        match kind {
+            EntryKind::BadComponent(msg) => problems.push(Problem::error(
+                name,
+                None,
+                format!("InvalidComponentName: {msg}; the import would fail"),
+            )),
+            EntryKind::Documents(_, table) => {
+                if let Err(msg) = value::check_identifier(table) {
+                    problems.push(Problem::error(
+                        name,
+                        None,
+                        format!("InvalidTableName: table name {msg}; the import would fail"),
+                    ));
+                }
+            }
+            EntryKind::SystemTable(_, table) => problems.push(Problem::warning(
+                name,
+                None,
+                format!("system table {table} is skipped by the importer"),
+            )),
+            EntryKind::StorageBlob(_, id) => {
+                if let Err(e) = DocumentId::decode(id) {
+                    problems.push(Problem::error(
+                        name,
+                        None,
+                        format!("InvalidStorageId: {id:?} is not a storage ID ({e}); files under _storage/ must be named by their _id, or the import fails"),
+                    ));
+                }
+            }
+            EntryKind::Other => problems.push(Problem::warning(
+                name,
+                None,
+                "ignored by the importer (not a table, schema or storage file)",
+            )),
+            _ => {}
+        }
+    }
+
+    let mut components = Vec::new();
+    let mut documents = 0;
+    for (path, comp) in &snap.components {
+        let listed = check_tables_listing(snap, path, comp, &mut problems)?;
+        let mut tables = Vec::new();
+        for (name, table) in &comp.tables {
+            let Some(doc_entry) = table.documents else {
+                if let Some(s) = table.schema {
+                    problems.push(Problem::warning(
+                        snap.entry_name(s),
+                        None,
+                        "generated_schema.jsonl without a documents.jsonl is ignored",
+                    ));
+                }
+                continue;
+            };
+            let listed_number = listed.get(name).copied();
+            let summary = check_table(
+                snap,
+                name,
+                table,
+                doc_entry,
+                listed_number,
+                &progress,
+                &mut problems,
+            )?;
+            documents += summary.rows;
+            tables.push(summary);
+        }
+        let storage = if comp.storage_metadata.is_some() || !comp.blobs.is_empty() {
+            Some(check_storage(snap, comp, &progress, &mut problems)?)
+        } else {
+            None
+        };
+        components.push(ComponentSummary {
+            path: path.to_string(),
+            tables,
+            storage,
+        });
+    }
+    progress.finish();
+    Ok(Report {
+        snapshot: archive.path().display().to_string(),
+        kind: if archive.is_zip() { "zip" } else { "directory" },
+        entries: archive.entries().len(),
+        documents,
+        components,
+        problems,
+    })
+}
+
+/// Checks `_tables` of a component and returns name → number.
+fn check_tables_listing(
+    snap: &Snapshot,
+    path: &ComponentPath,
+    comp: &crate::snapshot::Component,
+    problems: &mut Problems,
+) -> Result<HashMap<String, u32>> {
+    let mut listed = HashMap::new();
+    let Some(entry) = comp.tables_entry else {
+        if !comp.tables.is_empty() {
+            let prefix = if path.is_root() {
+                String::new()
+            } else {
+                format!("component {path}: ")
+            };
+            problems.push(Problem::warning(
+                "_tables/documents.jsonl",
+                None,
+                format!("{prefix}no _tables/documents.jsonl; table numbers will come from each table's first _id or be assigned fresh"),
+            ));
+        }
+        return Ok(listed);
+    };
+    let name = snap.entry_name(entry).to_owned();
+    let lines: Vec<(usize, TablesLine)> = match snap.read_tables(entry) {
+        Ok(l) => l,
+        Err(e) => {
+            problems.push(Problem::from_error(e)?);
+            return Ok(listed);
+        }
+    };
+    let mut by_number: HashMap<u32, String> = HashMap::new();
+    for (line, t) in &lines {
+        if let Err(msg) = value::check_identifier(&t.name) {
+            problems.push(Problem::error(
+                &name,
+                Some(*line),
+                format!("InvalidName: {msg}"),
+            ));
+        } else if t.name.starts_with('_') {
+            problems.push(Problem::error(
+                &name,
+                Some(*line),
+                format!(
+                    "invalid table name {:?}: starts with the metadata prefix '_'",
+                    t.name
+                ),
+            ));
+        }
+        if listed.insert(t.name.clone(), t.id).is_some() {
+            problems.push(Problem::error(
+                &name,
+                Some(*line),
+                format!(
+                    "DuplicateTableName: _tables contains duplicate entries for {}",
+                    t.name
+                ),
+            ));
+        }
+        if let Some(other) = by_number.insert(t.id, t.name.clone()) {
+            problems.push(Problem::error(
+                &name,
+                Some(*line),
+                format!(
+                    "InvalidId: conflict between `{other}` and `{}` with number {}",
+                    t.name, t.id
+                ),
+            ));
+        }
+    }
+    for (t, table) in &comp.tables {
+        if table.documents.is_some() && !listed.contains_key(t) {
+            problems.push(Problem::warning(
+                &name,
+                None,
+                format!(
+                    "table {t} is shipped but not listed; its number will come from its first _id"
+                ),
+            ));
+        }
+    }
+    for (_, t) in &lines {
+        if comp
+            .tables
+            .get(&t.name)
+            .is_none_or(|tb| tb.documents.is_none())
+        {
+            problems.push(Problem::warning(
+                &name,
+                None,
+                format!("table {} is listed but has no documents.jsonl; the import creates it empty (and --replace empties it)", t.name),
+            ));
+        }
+    }
+    Ok(listed)
+}
+
+fn check_table(
+    snap: &Snapshot,
+    name: &str,
+    table: &Table,
+    doc_entry: usize,
+    listed_number: Option<u32>,
+    progress: &Progress,
+    problems: &mut Problems,
+) -> Result<TableSummary> {
+    let entry_name = snap.entry_name(doc_entry).to_owned();
+    let entry = &snap.archive.entries()[doc_entry];
+    let format = match snap.table_format(table) {
+        Ok(f) => f,
+        Err(e) => {
+            problems.push(Problem::from_error(e)?);
+            TableFormat::Missing
+        }
+    };
+    if table.schema.is_none() && entry.size > 0 {
+        problems.push(Problem::warning(
+            &entry_name,
+            None,
+            "no generated_schema.jsonl: every number imports as Float64 (Int64 is lost) and $bytes/$float values fail",
+        ));
+    }
+    let mut out = BatchOut::default();
+    let mut ids: HashMap<[u8; 16], usize> = HashMap::new();
+    let mut id_problems = Vec::new();
+    lines::scan(
+        &snap.archive,
+        doc_entry,
+        progress,
+        |batch| check_batch(batch, &format, &entry_name),
+        |b| {
+            out.rows += b.rows;
+            out.problems.extend(b.problems);
+            for (id, line) in b.ids {
+                if let Some(first) = ids.insert(id, line) {
+                    id_problems.push(Problem::error(
+                        &entry_name,
+                        Some(line),
+                        format!("DuplicateId: same _id as line {first}"),
+                    ));
+                }
+            }
+            for (n, (count, line)) in b.numbers {
+                let e = out.numbers.entry(n).or_insert((0, line));
+                e.0 += count;
+            }
+            for (f, s) in b.fields {
+                let e = out.fields.entry(f).or_default();
+                e.present += s.present;
+                for (t, c) in s.types {
+                    *e.types.entry(t).or_default() += c;
+                }
+            }
+            out.max_size = out.max_size.max(b.max_size);
+        },
+    )?;
+    let first_number = out
+        .numbers
+        .iter()
+        .min_by_key(|(_, (_, line))| *line)
+        .map(|(n, _)| *n);
+    let number = listed_number.or(first_number);
+    if let Some(expected) = number {
+        for (n, (count, line)) in &out.numbers {
+            if *n != expected {
+                out.problems.push(Problem::error(
+                    &entry_name,
+                    Some(*line),
+                    format!("ImportConflict: {count} _id(s) encode table number {n} (first at this line), but table {name} has number {expected}"),
+                ));
+            }
+        }
+    }
+    for p in out.problems.into_iter().chain(id_problems) {
+        problems.push(p);
+    }
+    Ok(TableSummary {
+        name: name.to_owned(),
+        number,
+        rows: out.rows,
+        compressed_bytes: entry.compressed_size,
+        uncompressed_bytes: entry.size,
+        format: format.name(),
+        fields: out.fields,
+        max_document_size: out.max_size,
+    })
+}
+
+fn check_batch(batch: &Batch, format: &TableFormat, entry: &str) -> BatchOut {
+    let mut out = BatchOut::default();
+    for (line_no, line) in batch.lines() {
+        out.rows += 1;
+        let mut unreadable = |msg: String| {
+            out.problems
+                .push(Problem::unreadable(entry, Some(line_no), msg))
+        };
+        if line_no == 1 && line.starts_with(b"\xEF\xBB\xBF") {
+            unreadable(
+                "starts with a UTF-8 byte order mark, which the importer rejects inside a ZIP"
+                    .into(),
+            );
+            continue;
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            unreadable(
+                "blank line: the importer fails with \"wasn't valid JSON: EOF while parsing\""
+                    .into(),
+            );
+            continue;
+        }
+        let json = match value::parse_json_line(line) {
+            Ok(j) => j,
+            Err(e) => {
+                unreadable(e.to_string());
+                continue;
+            }
+        };
+        if !json.is_object() {
+            unreadable(format!(
+                "expected a JSON object, found {}",
+                crate::value::json_kind(&json)
+            ));
+            continue;
+        }
+        let mut err = |msg: String| out.problems.push(Problem::error(entry, Some(line_no), msg));
+        let doc = match value::decode_document(&json, format) {
+            Ok(v) => v,
+            Err(e) => {
+                err(format!("not a valid Convex value: {e}"));
+                continue;
+            }
+        };
+        let Value::Object(fields) = &doc else {
+            unreachable!("decode_document only returns objects")
+        };
+        match fields.get("_id") {
+            None => {}
+            Some(Value::String(s)) => match DocumentId::decode(s) {
+                Ok(id) => {
+                    out.ids.push((id.internal, line_no));
+                    out.numbers.entry(id.table_number).or_insert((0, line_no)).0 += 1;
+                }
+                Err(e) => err(format!("InvalidId: invalid _id {s:?} ({e})")),
+            },
+            Some(other) => err(format!("_id must be a string, found {}", other.type_name())),
+        }
+        match fields.get("_creationTime") {
+            None => {}
+            Some(Value::Float64(t)) if !(*t > 0.0 && *t < MAX_EXACT_F64_INT) => err(format!(
+                "CreationTimeInvalidFloat: _creationTime {t} must be a float in (0, 2^53)"
+            )),
+            Some(Value::Float64(_)) => {}
+            Some(Value::Int64(t)) => err(format!(
+                "InvalidCreationTimeError: _creationTime {t} is an Int64; write it as a float literal ({t}.0)"
+            )),
+            Some(other) => err(format!(
+                "InvalidCreationTimeError: _creationTime must be a float, found {}",
+                other.type_name()
+            )),
+        }
+        for key in fields.keys() {
+            if key.starts_with('_') && key != "_id" && key != "_creationTime" {
+                err(format!(
+                    "SystemField: top-level field {key:?} starts with '_'"
+                ));
+            }
+        }
+        let nesting = doc.nesting();
+        if nesting > MAX_DOCUMENT_NESTING {
+            err(format!(
+                "document nesting {nesting} is deeper than {MAX_DOCUMENT_NESTING}"
+            ));
+        }
+        if let Some(msg) = check_limits(&doc) {
+            err(msg);
+        }
+        let size = doc.size();
+        if size > MAX_DOCUMENT_SIZE {
+            err(format!(
+                "document size {size} is over the 1 MiB limit ({MAX_DOCUMENT_SIZE})"
+            ));
+        }
+        out.max_size = out.max_size.max(size);
+        for (k, v) in fields {
+            let s = out.fields.entry(k.clone()).or_default();
+            s.present += 1;
+            *s.types.entry(v.type_name()).or_default() += 1;
+        }
+    }
+    out
+}
+
+/// Field count per object and array length, at every depth.
+fn check_limits(v: &Value) -> Option<String> {
+    match v {
+        Value::Object(fields) => {
+            if fields.len() > MAX_OBJECT_FIELDS {
+                return Some(format!(
+                    "an object has {} fields; the limit is {MAX_OBJECT_FIELDS}",
+                    fields.len()
+                ));
+            }
+            fields.values().find_map(check_limits)
+        }
+        Value::Array(items) => {
+            if items.len() > MAX_ARRAY_LEN {
+                return Some(format!(
+                    "an array has {} elements; the limit is {MAX_ARRAY_LEN}",
+                    items.len()
+                ));
+            }
+            items.iter().find_map(check_limits)
+        }
+        _ => None,
+    }
+}
+
+/// `_storage/documents.jsonl` metadata, as `FileStorageZipMetadata`.
+#[derive(Debug, serde::Deserialize)]
+struct StorageMetadata {
+    #[serde(rename = "_id")]
+    id: String,
+    sha256: Option<String>,
+}
+
+fn check_storage(
+    snap: &Snapshot,
+    comp: &crate::snapshot::Component,
+    progress: &Progress,
+    problems: &mut Problems,
+) -> Result<StorageSummary> {
+    let mut summary = StorageSummary::default();
+    let mut meta: BTreeMap<String, (usize, Option<String>)> = BTreeMap::new();
+    if let Some(entry) = comp.storage_metadata {
+        let name = snap.entry_name(entry).to_owned();
+        let data = snap.archive.read_all(entry)?;
+        let mut reader = &data[..];
+        let mut line = 0;
+        let mut number = None;
+        while !reader.is_empty() {
+            line += 1;
+            let row: StorageMetadata = match jsonl::read(&mut reader) {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(Problem::unreadable(
+                        &name,
+                        Some(line),
+                        crate::snapshot::jsonl_error(e),
+                    ));
+                    continue;
+                }
+            };
+            summary.metadata_rows += 1;
+            match DocumentId::decode(&row.id) {
+                Ok(id) => {
+                    let first = *number.get_or_insert(id.table_number);
+                    if id.table_number != first {
+                        problems.push(Problem::error(
+                            &name,
+                            Some(line),
+                            format!("InvalidId: _storage entry has invalid ID {:?} (table {} , but the first entry's is {first})", row.id, id.table_number),
+                        ));
+                    }
+                }
+                Err(e) => problems.push(Problem::error(
+                    &name,
+                    Some(line),
+                    format!(
+                        "InvalidId: _storage entry has invalid ID {:?} ({e})",
+                        row.id
+                    ),
+                )),
+            }
+            if meta.insert(row.id.clone(), (line, row.sha256)).is_some() {
+                problems.push(Problem::error(
+                    &name,
+                    Some(line),
+                    format!("DuplicateId: storage ID {} is listed twice", row.id),
+                ));
+            }
+        }
+    }
+    // Hash blobs in parallel; results come back in entry order.
+    let hashed: Result<Vec<(usize, String, u64, String)>> = comp
+        .blobs
+        .par_iter()
+        .map(|(entry, id)| {
+            let (hash, len) = snap.archive.with_reader(*entry, |r| {
+                let mut h = Sha256::new();
+                let mut buf = vec![0u8; 1 << 16];
+                let mut len = 0u64;
+                loop {
+                    let n = r.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    h.update(&buf[..n]);
+                    len += n as u64;
+                }
+                Ok((h.finalize(), len))
+            })?;
+            progress.inc(len);
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(hash);
+            Ok((*entry, id.clone(), len, b64))
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for (entry, id, len, b64) in hashed? {
+        summary.files += 1;
+        summary.bytes += len;
+        seen.insert(id.clone());
+        let name = snap.entry_name(entry);
+        match meta.get(&id) {
+            None => problems.push(Problem::warning(
+                name,
+                None,
+                "blob has no _storage/documents.jsonl line: it imports without content type, hash check or creation time",
+            )),
+            Some((_, Some(expected))) if *expected != b64 => problems.push(Problem::error(
+                name,
+                None,
+                format!("Sha256Mismatch: content hashes to {b64}, metadata says {expected}"),
+            )),
+            _ => {}
+        }
+    }
+    if let Some(entry) = comp.storage_metadata {
+        let name = snap.entry_name(entry);
+        for (id, (line, _)) in &meta {
+            if !seen.contains(id) {
+                problems.push(Problem::warning(
+                    name,
+                    Some(*line),
+                    format!("file {id} has no blob in the snapshot; the importer drops this line"),
+                ));
+            }
+        }
+    }
+    Ok(summary)
+}

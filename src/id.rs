@@ -1,0 +1,270 @@
+//! Convex document IDs (snapshot-format.md section 7): a varint table number, 16
+//! internal bytes and a fletcher16 footer, written in lowercase Crockford base32.
+//!
+//! Decoding is strict in the way the backend is: the string must re-encode to
+//! itself, so padding bits, over-long varints and u32 overflow are all rejected.
+
+use std::fmt;
+
+const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
+const VERSION: u16 = 0;
+
+/// A decoded document ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DocumentId {
+    /// The table number the ID belongs to (never 0).
+    pub table_number: u32,
+    /// The 16 internal bytes that make the ID unique within its table.
+    pub internal: [u8; 16],
+}
+
+/// Why a string is not a valid document ID, named as the backend names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdError {
+    InvalidLength,
+    InvalidBase32,
+    InvalidTableNumber,
+    ZeroTableNumber,
+    InvalidIdVersion,
+}
+
+impl fmt::Display for IdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            IdError::InvalidLength => "invalid length",
+            IdError::InvalidBase32 => "invalid base32 character",
+            IdError::InvalidTableNumber => "invalid table number varint",
+            IdError::ZeroTableNumber => "table number is zero",
+            IdError::InvalidIdVersion => "checksum does not match",
+        })
+    }
+}
+
+impl std::error::Error for IdError {}
+
+fn fletcher16(bytes: &[u8]) -> u16 {
+    let (mut c0, mut c1) = (0u8, 0u8);
+    for &b in bytes {
+        c0 = c0.wrapping_add(b);
+        c1 = c1.wrapping_add(c0);
+    }
+    (u16::from(c1) << 8) | u16::from(c0)
+}
+
+fn base32_encode(bytes: &[u8], out: &mut String) {
+    let mut acc: u64 = 0;
+    let mut bits = 0u32;
+    for &b in bytes {
+        acc = (acc << 8) | u64::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+}
+
+fn base32_decode(text: &[u8]) -> Result<Vec<u8>, IdError> {
+    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+    let mut acc: u64 = 0;
+    let mut bits = 0u32;
+    for &c in text {
+        let v = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'h' => c - b'a' + 10,
+            b'j' | b'k' => c - b'j' + 18,
+            b'm' | b'n' => c - b'm' + 20,
+            b'p'..=b't' => c - b'p' + 22,
+            b'v'..=b'z' => c - b'v' + 27,
+            _ => return Err(IdError::InvalidBase32),
+        };
+        acc = (acc << 5) | u64::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Ok(out)
+}
+
+impl DocumentId {
+    /// Builds an ID from its parts.
+    pub fn new(table_number: u32, internal: [u8; 16]) -> Self {
+        DocumentId {
+            table_number,
+            internal,
+        }
+    }
+
+    /// Encodes the ID as Convex writes it (31 to 37 characters).
+    pub fn encode(&self) -> String {
+        let mut bin = Vec::with_capacity(23);
+        let mut n = self.table_number;
+        loop {
+            let low = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                bin.push(low);
+                break;
+            }
+            bin.push(low | 0x80);
+        }
+        bin.extend_from_slice(&self.internal);
+        let footer = fletcher16(&bin) ^ VERSION;
+        bin.extend_from_slice(&footer.to_le_bytes());
+        let mut out = String::with_capacity(37);
+        base32_encode(&bin, &mut out);
+        out
+    }
+
+    /// Decodes and validates an ID string (section 7.3).
+    pub fn decode(text: &str) -> Result<Self, IdError> {
+        if !(31..=37).contains(&text.len()) {
+            return Err(IdError::InvalidLength);
+        }
+        let bin = base32_decode(text.as_bytes())?;
+        let mut table_number: u32 = 0;
+        let mut pos = 0;
+        loop {
+            if pos >= 5 {
+                return Err(IdError::InvalidTableNumber);
+            }
+            let Some(&b) = bin.get(pos) else {
+                return Err(IdError::InvalidTableNumber);
+            };
+            table_number |= u32::from(b & 0x7f).wrapping_shl(7 * pos as u32);
+            pos += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        if table_number == 0 {
+            return Err(IdError::ZeroTableNumber);
+        }
+        if bin.len() < pos + 18 {
+            return Err(IdError::InvalidLength);
+        }
+        let internal: [u8; 16] = bin[pos..pos + 16].try_into().expect("length checked");
+        let footer = u16::from_le_bytes([bin[pos + 16], bin[pos + 17]]);
+        if footer != fletcher16(&bin[..pos + 16]) ^ VERSION {
+            return Err(IdError::InvalidIdVersion);
+        }
+        let id = DocumentId {
+            table_number,
+            internal,
+        };
+        if bin.len() != pos + 18 || id.encode() != text {
+            return Err(IdError::InvalidLength);
+        }
+        Ok(id)
+    }
+}
+
+impl fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.encode())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
+        }
+        out
+    }
+
+    #[test]
+    fn stability_vector_from_backend_tests() {
+        let mut internal = [0u8; 16];
+        let mut b: u32 = 251;
+        for o in internal.iter_mut() {
+            *o = b as u8;
+            b = (b * 251) % 256;
+        }
+        assert_eq!(internal, hex("fb198371cb09d3e19bf923516be973c1"));
+        let id = DocumentId::new(1017, internal);
+        assert_eq!(id.encode(), "z43zp6c3e75gkmz1kfwj6mbbx5sw281h");
+        assert_eq!(
+            DocumentId::decode("z43zp6c3e75gkmz1kfwj6mbbx5sw281h"),
+            Ok(id)
+        );
+    }
+
+    #[test]
+    fn import_test_vectors_decode() {
+        let cases = [
+            (
+                "kg2ah8mk1xtg35g7zyexyc96e96yr74f",
+                540,
+                "a8a2930f75019607ff9ddf3126724dec",
+            ),
+            (
+                "4d9wy5r5x7rmjdjqnx45ct829fff4ar",
+                35,
+                "53cf1705e9f1493657af485669024bde",
+            ),
+            (
+                "k9725mndz2ce7erp6ydnt2razs7ecgvh",
+                10010,
+                "22d2adf898e3bb16379b5d0b0afe4ee6",
+            ),
+        ];
+        for (text, number, internal) in cases {
+            let id = DocumentId::decode(text).unwrap();
+            assert_eq!(id.table_number, number, "{text}");
+            assert_eq!(id.internal, hex(internal), "{text}");
+            assert_eq!(id.encode(), text);
+        }
+    }
+
+    #[test]
+    fn table_10001_all_zero_internal() {
+        let id = DocumentId::new(10001, [0; 16]);
+        assert_eq!(id.encode(), "j5700000000000000000000000001qv0");
+        assert!(id.encode().starts_with("j5"));
+        assert!(DocumentId::new(540, [7; 16]).encode().starts_with("kg2"));
+    }
+
+    #[test]
+    fn invalid_vectors_fail_without_panicking() {
+        assert!(DocumentId::decode("mz1xn7tymdnktmmzqy5xxhn7tjs2nkkfmtjjr").is_err());
+        assert!(DocumentId::decode("sssswsgggggggggsgcsssfafffsffks").is_err());
+        assert_eq!(DocumentId::decode("short"), Err(IdError::InvalidLength));
+        assert_eq!(
+            DocumentId::decode("K9725mndz2ce7erp6ydnt2razs7ecgvh"),
+            Err(IdError::InvalidBase32)
+        );
+        // One changed character breaks the checksum.
+        assert!(DocumentId::decode("k9725mndz2ce7erp6ydnt2razs7ecgvj").is_err());
+    }
+
+    #[test]
+    fn lengths_follow_table_number_ranges() {
+        for (n, len) in [
+            (1u32, 31usize),
+            (127, 31),
+            (128, 32),
+            (16383, 32),
+            (16384, 34),
+            ((1 << 21) - 1, 34),
+            (1 << 21, 36),
+            ((1 << 28) - 1, 36),
+            (1 << 28, 37),
+            (u32::MAX, 37),
+        ] {
+            let id = DocumentId::new(n, [0xab; 16]);
+            let text = id.encode();
+            assert_eq!(text.len(), len, "table {n}");
+            assert_eq!(DocumentId::decode(&text), Ok(id));
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! convex-snapshot: read, check and transform Convex snapshot exports offline.
+//!
+//! The library is the whole tool; `main.rs` only parses arguments and reports.
+//! Data flows one way: `archive` (ZIP or directory in) → `snapshot` (tables,
+//! formats, lazily parsed lines) → commands (`inspect`, `validate`, `migrate`)
+//! → `archive` (deterministic ZIP out).
+
+pub mod archive;
+pub mod check;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod generate;
+pub mod id;
+pub mod layout;
+pub mod lines;
+pub mod progress;
+pub mod snapshot;
+pub mod value;

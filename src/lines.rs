@@ -1,0 +1,136 @@
+//! Streams a JSONL entry as batches of whole lines and processes the batches
+//! in parallel. One thread decompresses and cuts batches at line ends; rayon
+//! workers process a window of batches at a time; results are merged in input
+//! order, so the outcome never depends on the thread count.
+
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+
+use crate::archive::Archive;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// Bytes per batch: large enough to amortize scheduling, small enough to
+/// keep a window of batches in a few tens of MiB.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// A run of whole lines from one entry.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The 1-based number of the first line in `data`.
+    pub first_line: usize,
+    /// The bytes, ending with `\n` except possibly for the file's last line.
+    pub data: Vec<u8>,
+}
+
+impl Batch {
+    /// The lines of the batch with their 1-based numbers, without the `\n`.
+    /// A file's final empty remainder (after the last `\n`) is not a line.
+    pub fn lines(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        let data = match self.data.last() {
+            Some(b'\n') => &self.data[..self.data.len() - 1],
+            _ => &self.data[..],
+        };
+        let empty = self.data.is_empty();
+        data.split(|&b| b == b'\n')
+            .filter(move |_| !empty)
+            .enumerate()
+            .map(|(i, line)| (self.first_line + i, line))
+    }
+}
+
+/// Reads `entry` and calls `per_batch` on each batch in parallel, then
+/// `merge` on the results in file order.
+pub fn scan<B: Send>(
+    archive: &Archive,
+    entry: usize,
+    progress: &Progress,
+    per_batch: impl Fn(&Batch) -> B + Sync,
+    mut merge: impl FnMut(B),
+) -> Result<()> {
+    let window = rayon::current_num_threads() * 2;
+    std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<Batch>(window);
+        let reader = scope.spawn(move || {
+            archive.with_reader(entry, |r| {
+                let mut carry: Vec<u8> = Vec::new();
+                let mut next_line = 1usize;
+                loop {
+                    let mut data = std::mem::take(&mut carry);
+                    let start = data.len();
+                    data.resize(start + BATCH_BYTES, 0);
+                    let mut filled = start;
+                    while filled < data.len() {
+                        let n = r.read(&mut data[filled..])?;
+                        if n == 0 {
+                            break;
+                        }
+                        filled += n;
+                    }
+                    progress.inc((filled - start) as u64);
+                    data.truncate(filled);
+                    let eof = filled == start;
+                    if !eof && let Some(cut) = data.iter().rposition(|&b| b == b'\n') {
+                        carry = data.split_off(cut + 1);
+                    } else if !eof {
+                        // No newline in a whole batch: keep reading into it.
+                        carry = data;
+                        continue;
+                    }
+                    if data.is_empty() {
+                        break;
+                    }
+                    let lines = data.iter().filter(|&&b| b == b'\n').count()
+                        + usize::from(data.last() != Some(&b'\n'));
+                    let batch = Batch {
+                        first_line: next_line,
+                        data,
+                    };
+                    next_line += lines;
+                    if tx.send(batch).is_err() || eof {
+                        break;
+                    }
+                }
+                Ok(())
+            })
+        });
+        let mut pending = Vec::with_capacity(window);
+        let mut flush = |pending: &mut Vec<Batch>| {
+            let results: Vec<B> = pending.par_iter().map(&per_batch).collect();
+            pending.clear();
+            results.into_iter().for_each(&mut merge);
+        };
+        for batch in rx {
+            pending.push(batch);
+            if pending.len() == window {
+                flush(&mut pending);
+            }
+        }
+        flush(&mut pending);
+        reader
+            .join()
+            .unwrap_or_else(|_| Err(Error::Usage("the reader thread panicked".into())))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_lines_number_from_first_line() {
+        let b = Batch {
+            first_line: 7,
+            data: b"a\n\nc\n".to_vec(),
+        };
+        let lines: Vec<_> = b.lines().collect();
+        assert_eq!(lines, vec![(7, &b"a"[..]), (8, &b""[..]), (9, &b"c"[..])]);
+        let last = Batch {
+            first_line: 1,
+            data: b"x\ny".to_vec(),
+        };
+        assert_eq!(last.lines().count(), 2);
+        assert_eq!(Batch::default().lines().count(), 0);
+    }
+}

@@ -1,0 +1,19 @@
+//! The `convex-snapshot` binary: parse arguments, run, report. All work is in
+//! the library; this only prints the error chain once and picks the exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use convex_snapshot::{cli::Cli, commands};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) if commands::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! The typed Convex value, how each table format decodes to it, and how it is
+//! encoded back byte for byte as Convex writes it.
+//!
+//! Three table formats exist (snapshot-format.md sections 2-3): `uniform`
+//! (current), `legacy` (a shape string in `generated_schema.jsonl`) and
+//! `missing` (no sidecar: every number is a float). Values are decoded from a
+//! `serde_json::Value` parsed with `preserve_order` and `float_roundtrip`, the
+//! same parser and features the backend's importer uses, so integer/float
+//! distinction, `-0` and the exact float bits follow the importer exactly.
+
+mod decode;
+mod encode;
+pub mod shape;
+
+use std::collections::BTreeMap;
+
+pub use decode::{DecodeError, decode_document, json_kind, parse_json_line};
+pub use encode::{EncodeError, encode_document, write_float};
+pub use shape::{LegacySchema, Shape};
+
+/// A Convex value. Object keys are kept sorted bytewise, which is the order
+/// Convex stores and exports them in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int64(i64),
+    Float64(f64),
+    String(String),
+    Bytes(Vec<u8>),
+    Array(Vec<Value>),
+    Object(BTreeMap<String, Value>),
+}
+
+/// The value encoding of one table (section 3).
+#[derive(Debug, Clone)]
+pub enum TableFormat {
+    /// `generated_schema.jsonl` is `"uniform"`.
+    Uniform,
+    /// A legacy shape string, with its per-document overrides.
+    Legacy(Box<LegacySchema>),
+    /// No `generated_schema.jsonl`: every number imports as Float64.
+    Missing,
+}
+
+impl TableFormat {
+    /// The short name used in reports: `uniform`, `legacy` or `missing`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TableFormat::Uniform => "uniform",
+            TableFormat::Legacy(_) => "legacy",
+            TableFormat::Missing => "missing",
+        }
+    }
+}
+
+/// The most bytes a document may take in Convex's size metric.
+pub const MAX_DOCUMENT_SIZE: usize = 1 << 20;
+/// The deepest a document may nest; the document itself counts 1.
+pub const MAX_DOCUMENT_NESTING: usize = 16;
+/// The most fields of any object.
+pub const MAX_OBJECT_FIELDS: usize = 1024;
+/// The most elements of any array.
+pub const MAX_ARRAY_LEN: usize = 8192;
+/// The longest field name, in bytes.
+pub const MAX_FIELD_NAME_LEN: usize = 1024;
+
+impl Value {
+    /// The type name shown in reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Int64(_) => "int64",
+            Value::Float64(_) => "float64",
+            Value::String(_) => "string",
+            Value::Bytes(_) => "bytes",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        }
+    }
+
+    /// Convex's size metric (`value/size.rs`): the figure the 1 MiB limit applies to.
+    pub fn size(&self) -> usize {
+        match self {
+            Value::Null | Value::Bool(_) => 1,
+            Value::Int64(_) | Value::Float64(_) => 9,
+            Value::String(s) => s.len() + 2,
+            Value::Bytes(b) => b.len() + 2,
+            Value::Array(items) => 2 + items.iter().map(Value::size).sum::<usize>(),
+            Value::Object(fields) => {
+                2 + fields
+                    .iter()
+                    .map(|(k, v)| k.len() + 1 + v.size())
+                    .sum::<usize>()
+            }
+        }
+    }
+
+    /// Nesting depth: each object or array adds one, scalars add none.
+    pub fn nesting(&self) -> usize {
+        match self {
+            Value::Array(items) => 1 + items.iter().map(Value::nesting).max().unwrap_or(0),
+            Value::Object(fields) => 1 + fields.values().map(Value::nesting).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// JavaScript truthiness of the value as the app's TypeScript sees it.
+    pub fn is_truthy(&self) -> bool {
+        match self {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Int64(i) => *i != 0,
+            Value::Float64(f) => *f != 0.0 && !f.is_nan(),
+            Value::String(s) => !s.is_empty(),
+            Value::Bytes(_) | Value::Array(_) | Value::Object(_) => true,
+        }
+    }
+
+    /// The string inside, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The fields, if this is an object.
+    pub fn as_object(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Value::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+}
+
+/// Checks a field name the way the backend does (`check_valid_field_name`):
+/// no leading `$`, only printable ASCII, at most 1024 bytes.
+pub fn check_field_name(name: &str) -> Result<(), String> {
+    if name.starts_with('$') {
+        return Err(format!("field name {name:?} starts with '$'"));
+    }
+    if name.len() > MAX_FIELD_NAME_LEN {
+        return Err(format!(
+            "field name of {} bytes is longer than {MAX_FIELD_NAME_LEN}",
+            name.len()
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| !(' '..='~').contains(c)) {
+        return Err(format!(
+            "field name {name:?} has a character that is not printable ASCII ({c:?})"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a table or component name: `[A-Za-z_][A-Za-z0-9_]*`, at most 64
+/// characters, not all underscores.
+pub fn check_identifier(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else {
+        return Err("the name is empty".into());
+    };
+    if !(first.is_ascii_alphabetic() || first == '_') {
+        return Err(format!("{name:?} must start with a letter or '_'"));
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("{name:?} may hold only letters, digits and '_'"));
+    }
+    if name.len() > 64 {
+        return Err(format!("{name:?} is longer than 64 characters"));
+    }
+    if name.chars().all(|c| c == '_') {
+        return Err(format!("{name:?} is only underscores"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

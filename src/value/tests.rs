@@ -1,0 +1,257 @@
+use super::*;
+
+fn uniform(line: &str) -> Value {
+    decode_document(
+        &parse_json_line(line.as_bytes()).unwrap(),
+        &TableFormat::Uniform,
+    )
+    .unwrap()
+}
+
+fn roundtrip(line: &str) -> String {
+    String::from_utf8(encode_document(&uniform(line), &TableFormat::Uniform).unwrap()).unwrap()
+}
+
+#[test]
+fn float_literals_match_serde_json_as_convex_writes_them() {
+    let cases = [
+        (1.0, "1.0"),
+        (-0.0, "-0.0"),
+        (15000.0, "15000.0"),
+        (1745162255495.581, "1745162255495.581"),
+        (1e15, "1000000000000000.0"),
+        (1e16, "1e+16"),
+        (1.5e-7, "1.5e-7"),
+        (f64::MAX, "1.7976931348623157e+308"),
+        (5e-324, "5e-324"),
+    ];
+    for (f, text) in cases {
+        let mut out = Vec::new();
+        write_float(f, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), text);
+    }
+}
+
+#[test]
+fn uniform_numbers_keep_int_float_distinction() {
+    let v = uniform(
+        r#"{"a":5,"b":5.0,"c":-0,"d":9223372036854775807,"e":9223372036854775808,"f":-9223372036854775808}"#,
+    );
+    let o = v.as_object().unwrap();
+    assert_eq!(o["a"], Value::Int64(5));
+    assert_eq!(o["b"], Value::Float64(5.0));
+    // serde_json reads `-0` as the float -0.0, as the importer does.
+    assert!(matches!(o["c"], Value::Float64(f) if f == 0.0 && f.is_sign_negative()));
+    assert_eq!(o["d"], Value::Int64(i64::MAX));
+    assert_eq!(o["e"], Value::Float64(9223372036854775808.0));
+    assert_eq!(o["f"], Value::Int64(i64::MIN));
+}
+
+#[test]
+fn whole_number_float_stays_a_float_literal() {
+    assert_eq!(roundtrip(r#"{"x":5.0}"#), r#"{"x":5.0}"#);
+    assert_eq!(roundtrip(r#"{"x":5}"#), r#"{"x":5}"#);
+}
+
+#[test]
+fn integers_beyond_2_pow_53_are_exact() {
+    let line = r#"{"x":9007199254740993}"#;
+    assert_eq!(
+        uniform(line).as_object().unwrap()["x"],
+        Value::Int64(9007199254740993)
+    );
+    assert_eq!(roundtrip(line), line);
+}
+
+#[test]
+fn float_roundtrip_keeps_every_bit() {
+    // Without serde_json's float_roundtrip feature about one float in ten
+    // comes back one step off. Walk many awkward floats through text.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let f = f64::from_bits(x);
+        if !f.is_finite() {
+            continue;
+        }
+        let mut text = b"{\"f\":".to_vec();
+        write_float(f, &mut text);
+        text.push(b'}');
+        let back = uniform(std::str::from_utf8(&text).unwrap());
+        match &back.as_object().unwrap()["f"] {
+            Value::Float64(g) => assert_eq!(g.to_bits(), f.to_bits(), "{f}"),
+            other => panic!("{f} decoded as {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn special_values_in_uniform_format() {
+    let line = r#"{"b":{"$bytes":"aGVsbG8="},"inf":{"$float":"AAAAAAAA8H8="},"nan":{"$float":"AAAAAAAA+H8="},"ninf":{"$float":"AAAAAAAA8P8="}}"#;
+    let v = uniform(line);
+    let o = v.as_object().unwrap();
+    assert_eq!(o["b"], Value::Bytes(b"hello".to_vec()));
+    assert!(matches!(o["nan"], Value::Float64(f) if f.is_nan()));
+    assert_eq!(o["inf"], Value::Float64(f64::INFINITY));
+    assert_eq!(o["ninf"], Value::Float64(f64::NEG_INFINITY));
+    assert_eq!(roundtrip(line), line);
+    // $integer is accepted on import but never written.
+    let i = uniform(r#"{"i":{"$integer":"BQAAAAAAAAA="}}"#);
+    assert_eq!(i.as_object().unwrap()["i"], Value::Int64(5));
+}
+
+#[test]
+fn dollar_objects_are_checked() {
+    let fmt = TableFormat::Uniform;
+    let bad = [
+        r#"{"x":{"$float":"AAAAAAAA8D8="}}"#,
+        r#"{"x":{"$bytes":"aGk=","y":1}}"#,
+        r#"{"x":{"$other":1}}"#,
+        r#"{"$x":1}"#,
+    ];
+    for line in bad {
+        let json = parse_json_line(line.as_bytes()).unwrap();
+        assert!(decode_document(&json, &fmt).is_err(), "{line}");
+    }
+    // A `$` key that is not first is a bad field name too.
+    let json = parse_json_line(br#"{"a":{"b":1,"$bytes":"aGk="}}"#).unwrap();
+    assert!(decode_document(&json, &fmt).is_err());
+}
+
+#[test]
+fn keys_are_sorted_bytewise_on_encode() {
+    assert_eq!(
+        roundtrip(r#"{"b":1,"_id":"x","A":2,"_creationTime":1.5,"1":3,"a":{"z":1,"Z":2}}"#),
+        r#"{"1":3,"A":2,"_creationTime":1.5,"_id":"x","a":{"Z":2,"z":1},"b":1}"#
+    );
+}
+
+#[test]
+fn wide_objects_keep_file_order_for_the_dollar_rule() {
+    // simd-json's owned value reorders objects over 32 keys; the first key in
+    // file order decides the `$` rule, so order must survive parsing.
+    let mut line = String::from("{");
+    for i in 0..40 {
+        line.push_str(&format!("\"k{i:02}\":{i},"));
+    }
+    line.push_str("\"z\":{\"$bytes\":\"aGk=\"}}");
+    let v = uniform(&line);
+    let o = v.as_object().unwrap();
+    assert_eq!(o.len(), 41);
+    assert_eq!(o["z"], Value::Bytes(b"hi".to_vec()));
+    assert_eq!(roundtrip(&line), line);
+}
+
+#[test]
+fn string_escaping_matches_serde_json() {
+    let line = "{\"s\":\"tab\\t nl\\n quote\\\" back\\\\ ctl\\u0001 é / 😏\"}";
+    assert_eq!(roundtrip(line), line);
+}
+
+#[test]
+fn legacy_rows_decode_through_the_shape() {
+    let schema = LegacySchema::parse(
+        r#"{"_creationTime": normalfloat64, "_id": id<10008>, "big": int64, "blob"?: bytes, "f": float64 | string, "inf": inf, "name": "Bea" | "Clara", "tags": array<string>}"#,
+        std::iter::empty(),
+    )
+    .unwrap();
+    let fmt = TableFormat::Legacy(Box::new(schema));
+    let line = r#"{"_creationTime":1745162255495.581,"_id":"k9725mndz2ce7erp6ydnt2razs7ecgvh","big":"9007199254740993","blob":"aGk=","f":"NaN","inf":"Infinity","name":"Bea","order":20,"tags":["a"]}"#;
+    let v = decode_document(&parse_json_line(line.as_bytes()).unwrap(), &fmt).unwrap();
+    let o = v.as_object().unwrap();
+    assert_eq!(o["big"], Value::Int64(9007199254740993));
+    assert_eq!(o["blob"], Value::Bytes(b"hi".to_vec()));
+    // float64 | string is ambiguous: the default override reads a string.
+    assert_eq!(o["f"], Value::String("NaN".into()));
+    assert_eq!(o["inf"], Value::Float64(f64::INFINITY));
+    // Legacy numbers are always Float64.
+    assert_eq!(o["order"], Value::Float64(20.0));
+    let back = encode_document(&v, &fmt).unwrap();
+    assert_eq!(
+        String::from_utf8(back).unwrap(),
+        line.replace("\"order\":20", "\"order\":20.0")
+    );
+}
+
+#[test]
+fn legacy_overrides_decide_ambiguous_strings() {
+    let schema = LegacySchema::parse(
+        "unknown",
+        [(2usize, &br#"{"jx71kfke7146b55m6h78gncfp17ecacp": {"foo": ["int64", "infer"], "n": {"$float64NaN": "AAAAAAAA+H8="}}}"#[..])]
+            .into_iter(),
+    )
+    .unwrap();
+    let fmt = TableFormat::Legacy(Box::new(schema));
+    let line = br#"{"_id":"jx71kfke7146b55m6h78gncfp17ecacp","foo":["12","12"],"n":"NaN"}"#;
+    let v = decode_document(&parse_json_line(line).unwrap(), &fmt).unwrap();
+    let o = v.as_object().unwrap();
+    assert_eq!(
+        o["foo"],
+        Value::Array(vec![Value::Int64(12), Value::String("12".into())])
+    );
+    assert!(matches!(o["n"], Value::Float64(f) if f.is_nan()));
+}
+
+#[test]
+fn shape_parse_errors_name_the_token() {
+    let err = Shape::parse("uniform").unwrap_err();
+    assert!(err.contains("unexpected token at 'uniform'"), "{err}");
+    assert_eq!(Shape::parse("never").unwrap(), Shape::Never);
+    assert_eq!(
+        Shape::parse("record<field_name, int64 | null>").unwrap(),
+        Shape::Record(
+            Box::new(Shape::FieldName),
+            Box::new(Shape::Union(vec![Shape::Int64, Shape::Null]))
+        )
+    );
+}
+
+#[test]
+fn missing_format_reads_every_number_as_float_and_rejects_dollar_objects() {
+    let json = parse_json_line(br#"{"n":5,"s":"5"}"#).unwrap();
+    let v = decode_document(&json, &TableFormat::Missing).unwrap();
+    assert_eq!(v.as_object().unwrap()["n"], Value::Float64(5.0));
+    assert_eq!(v.as_object().unwrap()["s"], Value::String("5".into()));
+    let json = parse_json_line(br#"{"b":{"$bytes":"aGk="}}"#).unwrap();
+    assert!(decode_document(&json, &TableFormat::Missing).is_err());
+}
+
+#[test]
+fn size_metric_and_nesting() {
+    let v = uniform(r#"{"a":[1,2.5,null],"b":"xyz","c":{"d":true}}"#);
+    // object 2 + a:(1+1+ (2+9+9+1)) + b:(1+1+5) + c:(1+1+(2+ d:(1+1+1)))
+    assert_eq!(v.size(), 2 + (2 + 21) + (2 + 5) + (2 + 2 + 3));
+    assert_eq!(v.nesting(), 2);
+}
+
+#[test]
+fn truthiness_follows_javascript() {
+    for (v, t) in [
+        (Value::Null, false),
+        (Value::Bool(false), false),
+        (Value::Int64(0), false),
+        (Value::Float64(-0.0), false),
+        (Value::Float64(f64::NAN), false),
+        (Value::String(String::new()), false),
+        (Value::Object(Default::default()), true),
+        (Value::Array(vec![]), true),
+        (Value::String("0".into()), true),
+    ] {
+        assert_eq!(v.is_truthy(), t, "{v:?}");
+    }
+}
+
+#[test]
+fn identifiers_and_field_names() {
+    assert!(check_identifier("videos").is_ok());
+    assert!(check_identifier("_tables").is_ok());
+    assert!(check_identifier("my-dir").is_err());
+    assert!(check_identifier("___").is_err());
+    assert!(check_identifier("1abc").is_err());
+    assert!(check_field_name("").is_ok());
+    assert!(check_field_name("$x").is_err());
+    assert!(check_field_name("é").is_err());
+    assert!(check_field_name(&"a".repeat(1025)).is_err());
+}

@@ -1,0 +1,11 @@
+//! Integration tests: each runs the real binary on a small snapshot built in
+//! the test from literal JSONL, so each reads like a spec. All integration
+//! tests compile into this one binary.
+
+mod bad_input;
+mod common;
+mod generate;
+mod inspect;
+mod migrate;
+mod real_fixture;
+mod validate;
