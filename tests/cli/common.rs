@@ -111,3 +111,116 @@ pub fn files_in(dir: &Path) -> Vec<String> {
 pub fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/videoai-sample.zip")
 }
+
+/// Writes a ZIP laid out byte for byte the way Convex's exporter (async_zip
+/// 0.0.18) writes it (snapshot-format.md section 1.3): streamed entries with
+/// flags 0x0808, Zip64 always, 0xFFFFFFFF sizes in the local header, a data
+/// descriptor whose sizes are the 4-byte 0xFFFFFFFF quirk, the real sizes only
+/// in the central directory's Zip64 extra field, DOS time 0, mode 0644.
+/// Entries are Stored here (the layout, not the codec, is what is tested).
+pub fn make_convex_style_zip(dir: &Path, name: &str, entries: &[(&str, &[u8])]) -> PathBuf {
+    fn u16le(v: &mut Vec<u8>, x: u16) {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    fn u32le(v: &mut Vec<u8>, x: u32) {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    fn u64le(v: &mut Vec<u8>, x: u64) {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in entries {
+        let offset = out.len() as u64;
+        let crc = crc32(data);
+        // Local header.
+        u32le(&mut out, 0x0403_4b50);
+        u16le(&mut out, 20);
+        u16le(&mut out, 0x0808);
+        u16le(&mut out, 0); // Stored
+        u16le(&mut out, 0);
+        u16le(&mut out, 0);
+        u32le(&mut out, 0);
+        u32le(&mut out, 0xFFFF_FFFF);
+        u32le(&mut out, 0xFFFF_FFFF);
+        u16le(&mut out, name.len() as u16);
+        u16le(&mut out, 20);
+        out.extend_from_slice(name.as_bytes());
+        u16le(&mut out, 0x0001);
+        u16le(&mut out, 16);
+        u64le(&mut out, 0);
+        u64le(&mut out, 0);
+        out.extend_from_slice(data);
+        // Data descriptor with the 4-byte 0xFFFFFFFF sizes quirk.
+        u32le(&mut out, 0x0807_4b50);
+        u32le(&mut out, crc);
+        u32le(&mut out, 0xFFFF_FFFF);
+        u32le(&mut out, 0xFFFF_FFFF);
+        // Central directory entry.
+        u32le(&mut central, 0x0201_4b50);
+        u16le(&mut central, 0x033F);
+        u16le(&mut central, 20);
+        u16le(&mut central, 0x0808);
+        u16le(&mut central, 0);
+        u16le(&mut central, 0);
+        u16le(&mut central, 0);
+        u32le(&mut central, crc);
+        u32le(&mut central, 0xFFFF_FFFF);
+        u32le(&mut central, 0xFFFF_FFFF);
+        u16le(&mut central, name.len() as u16);
+        u16le(&mut central, 28);
+        u16le(&mut central, 0);
+        u16le(&mut central, 0);
+        u16le(&mut central, 0);
+        u32le(&mut central, 0o644 << 16);
+        u32le(&mut central, 0xFFFF_FFFF);
+        central.extend_from_slice(name.as_bytes());
+        u16le(&mut central, 0x0001);
+        u16le(&mut central, 24);
+        u64le(&mut central, data.len() as u64);
+        u64le(&mut central, data.len() as u64);
+        u64le(&mut central, offset);
+    }
+    let cd_offset = out.len() as u64;
+    let cd_len = central.len() as u64;
+    out.extend_from_slice(&central);
+    let zip64_eocd = out.len() as u64;
+    let n = entries.len() as u64;
+    u32le(&mut out, 0x0606_4b50);
+    u64le(&mut out, 44);
+    u16le(&mut out, 0x033F);
+    u16le(&mut out, 46);
+    u32le(&mut out, 0);
+    u32le(&mut out, 0);
+    u64le(&mut out, n);
+    u64le(&mut out, n);
+    u64le(&mut out, cd_len);
+    u64le(&mut out, cd_offset);
+    u32le(&mut out, 0x0706_4b50);
+    u32le(&mut out, 0);
+    u64le(&mut out, zip64_eocd);
+    u32le(&mut out, 1);
+    u32le(&mut out, 0x0605_4b50);
+    u16le(&mut out, 0);
+    u16le(&mut out, 0);
+    u16le(&mut out, n as u16);
+    u16le(&mut out, n as u16);
+    u32le(&mut out, cd_len as u32);
+    u32le(&mut out, cd_offset as u32);
+    u16le(&mut out, 0);
+    let path = dir.join(name);
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// CRC-32 (IEEE), bit by bit: test code, no speed needed.
+pub fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
