@@ -15,7 +15,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(after_help = "Examples:
   convex-snapshot inspect snapshot.zip
   convex-snapshot validate snapshot.zip --json
-  convex-snapshot migrate snapshot.zip -o copy.zip
+  convex-snapshot migrate snapshot.zip -o migrated.zip --all
+  convex-snapshot list
 
 Exit codes: 0 success; 1 the command ran but found something (validate found
 problems); 2 usage, I/O or format error (nothing is written).")]
@@ -52,14 +53,30 @@ pub enum Command {
 Exits 0 when the snapshot would import cleanly, 1 when it found errors (or
 warnings, with --deny-warnings), 2 when the snapshot cannot be read at all.")]
     Validate(ValidateArgs),
-    /// Write a new snapshot ZIP; with no migration named, copy it through.
+    /// Run migrations on a snapshot and write the result as a new ZIP.
     #[command(after_help = "Examples:
+  convex-snapshot migrate snapshot.zip -o migrated.zip --all
+  convex-snapshot migrate snapshot.zip -o out.zip init migrations:migrateVideoParameters
+  convex-snapshot migrate snapshot.zip -o rehearsal.zip --all --mode original --report run.json
+  convex-snapshot migrate snapshot.zip analyzeStorageDistribution
+  convex-snapshot migrate snapshot.zip --all --dry-run --json | jq '.migrations[].result'
   convex-snapshot migrate snapshot.zip -o copy.zip
-  convex-snapshot migrate ./export-dir -o snapshot.zip --compression best
 
-Entries are copied without recompression when they come from a ZIP. The
-output is written to a temporary file beside OUT and renamed on success.")]
+Migrations run in the order given, each on the previous one's result; `--all`
+runs migrateVideoParameters, migrateParameterStructure,
+ensureModelParametersPopulated, cleanupVideoFields, analyzeStorageDistribution.
+See `convex-snapshot list`. With no migration named, the snapshot is copied
+through. Untouched entries are copied without recompression. The output is
+written to a temporary file beside OUT and renamed on success.
+
+Exit codes: 0 done (documents a migration could not handle are reported and
+left unchanged); 1 --strict and some document failed (nothing written);
+2 usage, I/O or format error (nothing written).")]
     Migrate(MigrateArgs),
+    /// List the built-in migrations.
+    #[command(after_help = "Example:
+  convex-snapshot list")]
+    List,
     /// Generate a synthetic VideoAI snapshot (for tests, demos and benchmarks).
     #[command(after_help = "Examples:
   convex-snapshot generate -o videoai.zip --videos 200
@@ -95,12 +112,61 @@ pub struct ValidateArgs {
 pub struct MigrateArgs {
     /// The snapshot: a .zip file or a directory.
     pub snapshot: PathBuf,
-    /// Where to write the new snapshot ZIP.
+    /// Migrations to run, in order. Any spelling of the app's guide works:
+    /// `migrateVideoParameters`, `migrations:migrateVideoParameters`,
+    /// `api.migrations.migrateVideoParameters`, `init`, `api.init`.
+    #[arg(value_name = "NAME")]
+    pub migrations: Vec<String>,
+    /// Where to write the new snapshot ZIP (not needed with --dry-run or for
+    /// read-only migrations alone).
     #[arg(short, long, value_name = "OUT.zip")]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
+    /// Run the five migrations in the order that works (see below), after
+    /// any NAMEs given (`init --all`).
+    #[arg(long)]
+    pub all: bool,
+    /// `fixed`: what the app's guide promises (idempotent); `original`: what
+    /// the deployed code does, bug for bug.
+    #[arg(long, value_enum, default_value_t = ModeArg::Fixed)]
+    pub mode: ModeArg,
+    /// The clock migrations read, as milliseconds since 1970 or an RFC 3339
+    /// time (default: the latest _creationTime in the snapshot, rounded up
+    /// to the next millisecond, so re-runs give the same bytes).
+    #[arg(long, value_name = "MS|RFC3339")]
+    pub now: Option<String>,
+    /// Compute everything and print the reports, but write no archive.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also write the reports as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Print the reports as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Fail (exit 1, write nothing) if any document could not be migrated.
+    #[arg(long)]
+    pub strict: bool,
     /// Compression of entries written anew.
     #[arg(long, value_enum, default_value_t = CompressionArg::Default)]
     pub compression: CompressionArg,
+}
+
+/// `--mode` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    /// What the guide promises: deterministic, idempotent, no lost rows.
+    Fixed,
+    /// What the deployed TypeScript does, bugs included.
+    Original,
+}
+
+impl From<ModeArg> for crate::migrations::Mode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Fixed => Self::Fixed,
+            ModeArg::Original => Self::Original,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,8 @@
 //! workers process a window of batches at a time; results are merged in input
 //! order, so the outcome never depends on the thread count.
 
+use std::io::Read;
+use std::path::Path;
 use std::sync::mpsc;
 
 use rayon::prelude::*;
@@ -40,11 +42,46 @@ impl Batch {
     }
 }
 
+/// Where a JSONL stream comes from: an archive entry or a local file (a
+/// table rewritten by a migration).
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    Entry(&'a Archive, usize),
+    File(&'a Path),
+}
+
+impl Source<'_> {
+    /// Streams the uncompressed bytes through `f`.
+    pub fn with_reader<T>(self, f: impl FnOnce(&mut dyn Read) -> std::io::Result<T>) -> Result<T> {
+        match self {
+            Source::Entry(archive, entry) => archive.with_reader(entry, f),
+            Source::File(path) => {
+                let read_err = |source| Error::Read {
+                    path: path.to_owned(),
+                    source,
+                };
+                let mut file = std::fs::File::open(path).map_err(read_err)?;
+                f(&mut file).map_err(read_err)
+            }
+        }
+    }
+}
+
 /// Reads `entry` and calls `per_batch` on each batch in parallel, then
 /// `merge` on the results in file order.
 pub fn scan<B: Send>(
     archive: &Archive,
     entry: usize,
+    progress: &Progress,
+    per_batch: impl Fn(&Batch) -> B + Sync,
+    merge: impl FnMut(B),
+) -> Result<()> {
+    scan_source(Source::Entry(archive, entry), progress, per_batch, merge)
+}
+
+/// [`scan`] over any [`Source`].
+pub fn scan_source<B: Send>(
+    source: Source<'_>,
     progress: &Progress,
     per_batch: impl Fn(&Batch) -> B + Sync,
     mut merge: impl FnMut(B),
@@ -53,7 +90,7 @@ pub fn scan<B: Send>(
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Batch>(window);
         let reader = scope.spawn(move || {
-            archive.with_reader(entry, |r| {
+            source.with_reader(|r| {
                 let mut carry: Vec<u8> = Vec::new();
                 let mut next_line = 1usize;
                 loop {

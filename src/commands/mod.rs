@@ -4,6 +4,7 @@
 
 mod generate;
 mod inspect;
+mod list;
 mod migrate;
 mod validate;
 
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(&args, quiet),
         Command::Validate(args) => validate::run(&args, quiet),
         Command::Migrate(args) => migrate::run(&args, quiet),
+        Command::List => list::run(),
         Command::Generate(args) => generate::run(&args, quiet),
     }
 }

@@ -118,6 +118,12 @@ impl Value {
         }
     }
 
+    /// The value as uniform-format JSON, for messages.
+    pub fn to_json(&self) -> String {
+        let bytes = encode_document(self, &TableFormat::Uniform).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
     /// The string inside, if this is a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {

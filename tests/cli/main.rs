@@ -7,5 +7,6 @@ mod common;
 mod generate;
 mod inspect;
 mod migrate;
+mod migrations;
 mod real_fixture;
 mod validate;

@@ -151,16 +151,32 @@ fn reads_and_copies_a_zip_laid_out_as_convex_writes_it() {
     entries.extend(one_table("users", 10001, &docs));
     let dir = tempfile::tempdir().unwrap();
     let input = make_convex_style_zip(dir.path(), "convex.zip", &refs(&entries));
-    let r = run(&["validate".as_ref(), input.as_os_str(), "--deny-warnings".as_ref()]);
+    let r = run(&[
+        "validate".as_ref(),
+        input.as_os_str(),
+        "--deny-warnings".as_ref(),
+    ]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let r = run(&["inspect".as_ref(), input.as_os_str(), "--json".as_ref()]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(v["components"][0]["tables"][0]["fields"]["n"]["types"]["int64"], 1);
+    assert_eq!(
+        v["components"][0]["tables"][0]["fields"]["n"]["types"]["int64"],
+        1
+    );
     let out = dir.path().join("out.zip");
-    let r = run(&["migrate".as_ref(), input.as_os_str(), "-o".as_ref(), out.as_os_str()]);
+    let r = run(&[
+        "migrate".as_ref(),
+        input.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let got = read_zip(&out);
     assert_eq!(got, entries);
-    let r = run(&["validate".as_ref(), out.as_os_str(), "--deny-warnings".as_ref()]);
+    let r = run(&[
+        "validate".as_ref(),
+        out.as_os_str(),
+        "--deny-warnings".as_ref(),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stdout);
 }

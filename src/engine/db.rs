@@ -1,0 +1,1046 @@
+//! [`Db`]: the tables a migration reads and changes.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::check::{Report, check_limits};
+use crate::error::{Error, Result};
+use crate::id::DocumentId;
+use crate::layout::ComponentPath;
+use crate::lines::{Batch, Source, scan_source};
+use crate::progress::Progress;
+use crate::snapshot::Snapshot;
+use crate::value::{
+    self, LegacySchema, MAX_DOCUMENT_NESTING, MAX_DOCUMENT_SIZE, TableFormat, Value,
+    check_field_name,
+};
+
+/// The fields of a document, system fields included.
+pub type Fields = BTreeMap<String, Value>;
+
+/// One part of a table's current content, in order.
+#[derive(Debug, Clone)]
+pub(crate) enum Segment {
+    /// An entry of the input archive.
+    Entry(usize),
+    /// A file in the run's temporary folder.
+    File(PathBuf),
+}
+
+/// A root table as the migrations have left it so far.
+#[derive(Debug)]
+pub(crate) struct TableState {
+    pub number: u32,
+    pub format: TableFormat,
+    pub segments: Vec<Segment>,
+    /// Created by this run (needs a `_tables` line and a sidecar).
+    pub is_new: bool,
+    /// Its documents differ from the input's: write the segments.
+    pub touched: bool,
+}
+
+/// A document as a migration sees it.
+#[derive(Debug)]
+pub struct Doc<'a> {
+    pub fields: &'a Fields,
+    entry: &'a str,
+    line: usize,
+}
+
+impl Doc<'_> {
+    /// The `_id`, or "" when the row has none.
+    pub fn id(&self) -> &str {
+        self.fields.get("_id").and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// A field's value, if present.
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.fields.get(field)
+    }
+
+    /// JS truthiness of a field (missing is falsy).
+    pub fn truthy(&self, field: &str) -> bool {
+        self.fields.get(field).is_some_and(Value::is_truthy)
+    }
+
+    /// What identifies the document in reports: its `_id`, or entry and line.
+    pub fn key(&self) -> String {
+        match self.id() {
+            "" => format!("{} line {}", self.entry, self.line),
+            id => id.to_owned(),
+        }
+    }
+}
+
+/// What a migration does with one document.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Keep,
+    /// New fields; `_id` and `_creationTime` must be kept as they are.
+    Replace(Fields),
+    Delete,
+}
+
+/// The effect of a migration on one document of a [`Db::map`].
+#[derive(Debug, Clone)]
+pub struct Effect {
+    pub change: Change,
+    /// A new document (without system fields) for the map's insert table.
+    pub insert: Option<Fields>,
+    pub warnings: Vec<String>,
+    /// Bit `i` set adds one to [`MapResult::tally`]`[i]`: counters a
+    /// migration keeps per document (applied only if the document's effect
+    /// was applied).
+    pub tally: u8,
+}
+
+impl Effect {
+    /// Leave the document as it is.
+    pub fn keep() -> Effect {
+        Effect {
+            change: Change::Keep,
+            insert: None,
+            warnings: Vec::new(),
+            tally: 0,
+        }
+    }
+
+    /// Change the document.
+    pub fn change(change: Change) -> Effect {
+        Effect {
+            change,
+            ..Effect::keep()
+        }
+    }
+}
+
+/// A document a migration could not handle; it is left unchanged.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocError {
+    pub table: String,
+    pub id: String,
+    pub reason: String,
+}
+
+/// Rows a migration inserted, updated and deleted in one table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TableChanges {
+    pub inserted: u64,
+    pub updated: u64,
+    pub deleted: u64,
+}
+
+/// The outcome of a [`Db::map`].
+#[derive(Debug, Default)]
+pub struct MapResult {
+    pub rows: u64,
+    pub updated: u64,
+    pub deleted: u64,
+    pub inserted: u64,
+    /// Documents `f` (or the engine) refused, in file order.
+    pub errors: Vec<DocError>,
+    pub warnings: Vec<String>,
+    /// Per-document counters set through [`Effect::tally`].
+    pub tally: [u64; 8],
+}
+
+/// The tables of the root component, as migrations change them.
+pub struct Db<'s> {
+    pub(crate) snap: &'s Snapshot,
+    pub(crate) tables: BTreeMap<String, TableState>,
+    used_numbers: BTreeSet<u32>,
+    new_format: TableFormat,
+    now_ms: u64,
+    next_seq: u64,
+    temp: tempfile::TempDir,
+    temp_files: u64,
+    quiet: bool,
+    migration: String,
+    changes: BTreeMap<String, TableChanges>,
+}
+
+impl<'s> Db<'s> {
+    /// Opens the root tables of a checked snapshot. Temporary files go in a
+    /// fresh folder inside `temp_in`, removed when the `Db` is dropped.
+    pub fn open(
+        snap: &'s Snapshot,
+        report: &Report,
+        now_ms: u64,
+        temp_in: &Path,
+        quiet: bool,
+    ) -> Result<Db<'s>> {
+        let root_path = ComponentPath::default();
+        let mut tables = BTreeMap::new();
+        let mut used_numbers = BTreeSet::new();
+        let mut formats = Vec::new();
+        if let Some(root) = snap.components.get(&root_path) {
+            let mut listed = BTreeMap::new();
+            if let Some(entry) = root.tables_entry {
+                for (_, line) in snap.read_tables(entry)? {
+                    used_numbers.insert(line.id);
+                    listed.insert(line.name, line.id);
+                }
+            }
+            let summary = report
+                .components
+                .iter()
+                .find(|c| c.path == root_path.to_string());
+            for (name, table) in &root.tables {
+                let from_ids = summary
+                    .and_then(|s| s.tables.iter().find(|t| &t.name == name))
+                    .and_then(|t| t.number);
+                let Some(number) = listed.get(name).copied().or(from_ids) else {
+                    // No rows and not listed: the importer gives it a fresh
+                    // number; so will we, if a migration inserts into it.
+                    continue;
+                };
+                used_numbers.insert(number);
+                let format = snap.table_format(table)?;
+                formats.push(format.name());
+                tables.insert(
+                    name.clone(),
+                    TableState {
+                        number,
+                        format,
+                        segments: table.documents.map(Segment::Entry).into_iter().collect(),
+                        is_new: false,
+                        touched: false,
+                    },
+                );
+            }
+            // Listed tables without a documents.jsonl are empty tables.
+            for (name, number) in listed {
+                tables.entry(name).or_insert(TableState {
+                    number,
+                    format: TableFormat::Uniform,
+                    segments: Vec::new(),
+                    is_new: false,
+                    touched: false,
+                });
+            }
+        }
+        let new_format = if formats.contains(&"uniform") || formats.is_empty() {
+            TableFormat::Uniform
+        } else if formats.contains(&"legacy") {
+            TableFormat::Legacy(Box::new(
+                LegacySchema::parse("unknown", std::iter::empty()).expect("valid shape"),
+            ))
+        } else {
+            TableFormat::Missing
+        };
+        let temp = tempfile::Builder::new()
+            .prefix(".convex-snapshot-work-")
+            .tempdir_in(temp_in)
+            .map_err(|source| Error::Write {
+                path: temp_in.to_owned(),
+                source,
+            })?;
+        Ok(Db {
+            snap,
+            tables,
+            used_numbers,
+            new_format,
+            now_ms,
+            next_seq: 0,
+            temp,
+            temp_files: 0,
+            quiet,
+            migration: String::new(),
+            changes: BTreeMap::new(),
+        })
+    }
+
+    /// Starts a migration: new IDs are derived from its name, and changes
+    /// are counted for it from here.
+    pub fn begin(&mut self, migration: &str) {
+        self.migration = migration.to_owned();
+        self.changes.clear();
+    }
+
+    /// The rows each table gained and lost since [`Db::begin`].
+    pub fn take_changes(&mut self) -> BTreeMap<String, TableChanges> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// The run's clock, in milliseconds since the Unix epoch.
+    pub fn now(&self) -> f64 {
+        self.now_ms as f64
+    }
+
+    /// True when the root component has this table.
+    pub fn exists(&self, table: &str) -> bool {
+        self.tables.contains_key(table)
+    }
+
+    /// The names of the root tables (sorted).
+    pub fn table_names(&self) -> Vec<String> {
+        self.tables.keys().cloned().collect()
+    }
+
+    /// Calls `f` on every document of `table` in parallel and returns what
+    /// it kept, in (`_creationTime`, `_id`) order, as `collect()` returns
+    /// rows in Convex. A missing table has no documents.
+    pub fn collect<T: Send>(
+        &self,
+        table: &str,
+        f: impl Fn(&Doc) -> Option<T> + Sync,
+    ) -> Result<Vec<T>> {
+        let mut keyed = self.scan_docs(table, true, f)?;
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        Ok(keyed.into_iter().map(|(_, _, t)| t).collect())
+    }
+
+    /// [`Db::collect`] for when order does not matter (sets, counts): the
+    /// results come in file order, without the cost of sorting.
+    pub fn gather<T: Send>(
+        &self,
+        table: &str,
+        f: impl Fn(&Doc) -> Option<T> + Sync,
+    ) -> Result<Vec<T>> {
+        let keyed = self.scan_docs(table, false, f)?;
+        Ok(keyed.into_iter().map(|(_, _, t)| t).collect())
+    }
+
+    /// Counts documents: bit `i` of `f`'s result adds one to counter `i`.
+    /// Returns the row count and the counters.
+    pub fn tally(&self, table: &str, f: impl Fn(&Doc) -> u8 + Sync) -> Result<(u64, [u64; 8])> {
+        let bits = self.gather(table, |d| Some(f(d)))?;
+        let mut counts = [0u64; 8];
+        for b in &bits {
+            for (i, c) in counts.iter_mut().enumerate() {
+                *c += u64::from(b >> i & 1);
+            }
+        }
+        Ok((bits.len() as u64, counts))
+    }
+
+    fn scan_docs<T: Send>(
+        &self,
+        table: &str,
+        with_keys: bool,
+        f: impl Fn(&Doc) -> Option<T> + Sync,
+    ) -> Result<Vec<(f64, String, T)>> {
+        let Some(state) = self.tables.get(table) else {
+            return Ok(Vec::new());
+        };
+        let mut keyed: Vec<(f64, String, T)> = Vec::new();
+        let mut failed = None;
+        let progress = self.progress(state, &format!("reading {table}"));
+        for (source, entry) in self.sources(table, state) {
+            scan_source(
+                source,
+                &progress,
+                |batch| -> Result<Vec<(f64, String, T)>> {
+                    let mut out = Vec::new();
+                    for (line_no, line) in batch.lines() {
+                        let fields = decode_line(line, &state.format, &entry, line_no)?;
+                        let doc = Doc {
+                            fields: &fields,
+                            entry: &entry,
+                            line: line_no,
+                        };
+                        if let Some(t) = f(&doc) {
+                            if with_keys {
+                                out.push((creation_time(&fields), doc.id().to_owned(), t));
+                            } else {
+                                out.push((0.0, String::new(), t));
+                            }
+                        }
+                    }
+                    Ok(out)
+                },
+                |b| match b {
+                    Ok(v) => keyed.extend(v),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                },
+            )?;
+            if let Some(e) = failed.take() {
+                return Err(e);
+            }
+        }
+        progress.finish();
+        Ok(keyed)
+    }
+
+    /// Calls `f` on every document of `table` in parallel and applies what it
+    /// returns: keep, replace or delete the document, and insert a new one
+    /// into `insert_into`. Unchanged documents keep their bytes. New rows get
+    /// `_creationTime`s in the (`_creationTime`, `_id`) order of the
+    /// documents that made them. A document for which `f` (or encoding its
+    /// result) fails is left unchanged and listed in `errors`.
+    pub fn map(
+        &mut self,
+        table: &str,
+        insert_into: Option<&str>,
+        f: impl Fn(&Doc) -> Result<Effect, String> + Sync,
+    ) -> Result<MapResult> {
+        let Some(state) = self.tables.get(table) else {
+            return Ok(MapResult::default());
+        };
+        let target = match insert_into {
+            Some(t) => Some(self.insert_target(t)?),
+            None => None,
+        };
+        let ranks = match target {
+            Some(_) => self.ranks(table, state)?,
+            None => Vec::new(),
+        };
+        let out_path = self.temp_path(&self.temp_files, "rewrite");
+        let ins_path = self.temp_path(&(self.temp_files + 1), "insert");
+        let werr = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Write { path, source }
+        };
+        let mut out_file = BufWriter::new(File::create(&out_path).map_err(werr(&out_path))?);
+        let mut ins_file = BufWriter::new(File::create(&ins_path).map_err(werr(&ins_path))?);
+        let mut result = MapResult::default();
+        let mut new_ids: HashSet<[u8; 16]> = HashSet::new();
+        let mut failed: Option<Error> = None;
+        let ctx = MapContext {
+            format: &state.format,
+            table,
+            target: target.as_ref(),
+            migration: &self.migration,
+            now_ms: self.now_ms,
+            seq_base: self.next_seq,
+        };
+        let progress = self.progress(state, &format!("{}: {table}", self.migration));
+        for (seg, (source, entry)) in self.sources(table, state).into_iter().enumerate() {
+            let seg_ranks = ranks.get(seg).map(Vec::as_slice).unwrap_or(&[]);
+            scan_source(
+                source,
+                &progress,
+                |batch| map_batch(batch, &ctx, &entry, seg_ranks, &f),
+                |b| {
+                    if failed.is_some() {
+                        return;
+                    }
+                    let b = match b {
+                        Ok(b) => b,
+                        Err(e) => {
+                            failed = Some(e);
+                            return;
+                        }
+                    };
+                    for id in &b.new_ids {
+                        if !new_ids.insert(*id) {
+                            failed = Some(Error::Usage(format!(
+                                "two new documents of {} got the same _id; please report this",
+                                insert_into.unwrap_or(table)
+                            )));
+                        }
+                    }
+                    if let Err(e) = out_file
+                        .write_all(&b.out)
+                        .and_then(|()| ins_file.write_all(&b.inserts))
+                    {
+                        failed = Some(Error::Write {
+                            path: out_path.clone(),
+                            source: e,
+                        });
+                    }
+                    result.rows += b.rows;
+                    result.updated += b.updated;
+                    result.deleted += b.deleted;
+                    result.inserted += b.inserted;
+                    result.errors.extend(b.errors);
+                    result.warnings.extend(b.warnings);
+                    for (t, n) in result.tally.iter_mut().zip(b.tally) {
+                        *t += n;
+                    }
+                },
+            )?;
+            if let Some(e) = failed.take() {
+                return Err(e);
+            }
+        }
+        progress.finish();
+        out_file.flush().map_err(werr(&out_path))?;
+        ins_file.flush().map_err(werr(&ins_path))?;
+        drop((out_file, ins_file));
+        self.temp_files += 2;
+        self.next_seq += result.rows;
+        if result.updated + result.deleted > 0 {
+            let state = self.tables.get_mut(table).expect("checked above");
+            state.segments = vec![Segment::File(out_path)];
+            state.touched = true;
+            let c = self.changes.entry(table.to_owned()).or_default();
+            c.updated += result.updated;
+            c.deleted += result.deleted;
+        } else {
+            let _ = std::fs::remove_file(&out_path);
+        }
+        match (insert_into, result.inserted) {
+            (Some(t), n) if n > 0 => self.append_segment(t, ins_path, n),
+            _ => {
+                let _ = std::fs::remove_file(&ins_path);
+            }
+        }
+        Ok(result)
+    }
+
+    /// Inserts documents (fields without `_id` and `_creationTime`) into
+    /// `table`, creating it if needed, one after the other. `key` names the
+    /// source of each row; the new `_id` derives from it. Returns each new
+    /// `_id`, or why that row could not be written.
+    pub fn insert(
+        &mut self,
+        table: &str,
+        rows: Vec<(String, Fields)>,
+    ) -> Result<Vec<Result<String, String>>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let target = self.insert_target(table)?;
+        let path = self.temp_path(&self.temp_files, "insert");
+        self.temp_files += 1;
+        let mut data = Vec::new();
+        let mut out = Vec::new();
+        let mut ids = HashSet::new();
+        let mut inserted = 0;
+        for (i, (key, fields)) in rows.into_iter().enumerate() {
+            let seq = self.next_seq + i as u64;
+            match new_row(&target, &self.migration, self.now_ms, seq, &key, fields) {
+                Ok((bytes, internal, id)) => {
+                    if !ids.insert(internal) {
+                        return Err(Error::Usage(format!(
+                            "two new documents of {table} got the same _id; please report this"
+                        )));
+                    }
+                    data.extend_from_slice(&bytes);
+                    data.push(b'\n');
+                    inserted += 1;
+                    out.push(Ok(id));
+                }
+                Err(reason) => out.push(Err(reason)),
+            }
+        }
+        self.next_seq += out.len() as u64;
+        if inserted > 0 {
+            std::fs::write(&path, &data).map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
+            self.append_segment(table, path, inserted);
+        }
+        Ok(out)
+    }
+
+    fn append_segment(&mut self, table: &str, path: PathBuf, inserted: u64) {
+        if !self.tables.contains_key(table) {
+            let number = (10001..)
+                .find(|n| !self.used_numbers.contains(n))
+                .expect("a free table number");
+            self.used_numbers.insert(number);
+            self.tables.insert(
+                table.to_owned(),
+                TableState {
+                    number,
+                    format: self.new_format.clone(),
+                    segments: Vec::new(),
+                    is_new: true,
+                    touched: true,
+                },
+            );
+        }
+        let state = self.tables.get_mut(table).expect("just made");
+        state.segments.push(Segment::File(path));
+        state.touched = true;
+        self.changes.entry(table.to_owned()).or_default().inserted += inserted;
+    }
+
+    /// Number, format and current IDs of a table rows will be inserted into.
+    /// A missing table gets the number it will have when created.
+    fn insert_target(&self, table: &str) -> Result<InsertTarget> {
+        value::check_identifier(table).map_err(|e| Error::Usage(format!("table name {e}")))?;
+        let Some(state) = self.tables.get(table) else {
+            let number = (10001..)
+                .find(|n| !self.used_numbers.contains(n))
+                .expect("a free table number");
+            return Ok(InsertTarget {
+                table: table.to_owned(),
+                number,
+                format: self.new_format.clone(),
+                existing: HashSet::new(),
+            });
+        };
+        let mut existing = HashSet::new();
+        let mut failed = None;
+        for (source, entry) in self.sources(table, state) {
+            scan_source(
+                source,
+                &Progress::hidden(),
+                |batch| -> Result<Vec<[u8; 16]>> {
+                    let mut ids = Vec::new();
+                    for (line_no, line) in batch.lines() {
+                        let sys = system_fields(line, &entry, line_no)?;
+                        if let Some(id) = sys.id.and_then(|s| DocumentId::decode(&s).ok()) {
+                            ids.push(id.internal);
+                        }
+                    }
+                    Ok(ids)
+                },
+                |b| match b {
+                    Ok(ids) => existing.extend(ids),
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                },
+            )?;
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        Ok(InsertTarget {
+            table: table.to_owned(),
+            number: state.number,
+            format: state.format.clone(),
+            existing,
+        })
+    }
+
+    /// The rank of every row in (`_creationTime`, `_id`) order, per segment
+    /// and line (`u32::MAX` for lines that are not rows).
+    fn ranks(&self, table: &str, state: &TableState) -> Result<Vec<Vec<u32>>> {
+        let mut keys: Vec<(f64, String, u32, u32)> = Vec::new();
+        let mut lines_per_segment = Vec::new();
+        let mut failed = None;
+        for (seg, (source, entry)) in self.sources(table, state).into_iter().enumerate() {
+            let mut lines = 0usize;
+            scan_source(
+                source,
+                &Progress::hidden(),
+                |batch| -> Result<Vec<(f64, String, u32, u32)>> {
+                    let mut out = Vec::new();
+                    for (line_no, line) in batch.lines() {
+                        let sys = system_fields(line, &entry, line_no)?;
+                        out.push((
+                            sys.creation_time.unwrap_or(0.0),
+                            sys.id.unwrap_or_default(),
+                            seg as u32,
+                            line_no as u32,
+                        ));
+                    }
+                    Ok(out)
+                },
+                |b| match b {
+                    Ok(v) => {
+                        if let Some(last) = v.last() {
+                            lines = last.3 as usize;
+                        }
+                        keys.extend(v);
+                    }
+                    Err(e) => {
+                        failed.get_or_insert(e);
+                    }
+                },
+            )?;
+            lines_per_segment.push(lines);
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        keys.sort_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then_with(|| a.1.cmp(&b.1))
+                .then_with(|| (a.2, a.3).cmp(&(b.2, b.3)))
+        });
+        let mut ranks: Vec<Vec<u32>> = lines_per_segment
+            .iter()
+            .map(|&n| vec![u32::MAX; n])
+            .collect();
+        for (rank, (_, _, seg, line)) in keys.iter().enumerate() {
+            ranks[*seg as usize][*line as usize - 1] = rank as u32;
+        }
+        Ok(ranks)
+    }
+
+    /// Where each segment of a table is read from, with a name for messages.
+    fn sources<'a>(&'a self, table: &str, state: &'a TableState) -> Vec<(Source<'a>, String)> {
+        // Segments live as long as `self`; collect them with their names.
+        state
+            .segments
+            .iter()
+            .map(|s| match s {
+                Segment::Entry(e) => (
+                    Source::Entry(&self.snap.archive, *e),
+                    self.snap.entry_name(*e).to_owned(),
+                ),
+                Segment::File(p) => (
+                    Source::File(p.as_path()),
+                    format!("{table}/documents.jsonl (as changed by this run)"),
+                ),
+            })
+            .collect()
+    }
+
+    fn progress(&self, state: &TableState, message: &str) -> Progress {
+        Progress::bytes(self.segments_size(state), message, self.quiet)
+    }
+
+    /// Total uncompressed bytes of a table's segments.
+    pub(crate) fn segments_size(&self, state: &TableState) -> u64 {
+        state
+            .segments
+            .iter()
+            .map(|s| match s {
+                Segment::Entry(e) => self.snap.archive.entries()[*e].size,
+                Segment::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            })
+            .sum()
+    }
+
+    fn temp_path(&self, n: &u64, what: &str) -> PathBuf {
+        self.temp.path().join(format!("{n:06}-{what}.jsonl"))
+    }
+}
+
+struct InsertTarget {
+    table: String,
+    number: u32,
+    format: TableFormat,
+    existing: HashSet<[u8; 16]>,
+}
+
+struct MapContext<'a> {
+    format: &'a TableFormat,
+    table: &'a str,
+    target: Option<&'a InsertTarget>,
+    migration: &'a str,
+    now_ms: u64,
+    seq_base: u64,
+}
+
+#[derive(Default)]
+struct MapBatch {
+    out: Vec<u8>,
+    inserts: Vec<u8>,
+    new_ids: Vec<[u8; 16]>,
+    rows: u64,
+    updated: u64,
+    deleted: u64,
+    inserted: u64,
+    errors: Vec<DocError>,
+    warnings: Vec<String>,
+    tally: [u64; 8],
+}
+
+fn map_batch(
+    batch: &Batch,
+    ctx: &MapContext,
+    entry: &str,
+    ranks: &[u32],
+    f: &(impl Fn(&Doc) -> Result<Effect, String> + Sync),
+) -> Result<MapBatch> {
+    let mut out = MapBatch {
+        out: Vec::with_capacity(batch.data.len()),
+        ..MapBatch::default()
+    };
+    for (line_no, line) in batch.lines() {
+        out.rows += 1;
+        let fields = decode_line(line, ctx.format, entry, line_no)?;
+        let doc = Doc {
+            fields: &fields,
+            entry,
+            line: line_no,
+        };
+        let applied = f(&doc).and_then(|effect| {
+            let insert = match (effect.insert, ctx.target) {
+                (Some(fields), Some(target)) => {
+                    let rank = ranks.get(line_no - 1).copied().unwrap_or(u32::MAX);
+                    let seq = ctx.seq_base + u64::from(rank);
+                    Some(new_row(
+                        target,
+                        ctx.migration,
+                        ctx.now_ms,
+                        seq,
+                        &doc.key(),
+                        fields,
+                    )?)
+                }
+                (Some(_), None) => return Err("internal: an insert without a table".into()),
+                (None, _) => None,
+            };
+            let change = match effect.change {
+                Change::Replace(new) => {
+                    for system in ["_id", "_creationTime"] {
+                        if new.get(system) != fields.get(system) {
+                            return Err(format!("a migration may not change {system}"));
+                        }
+                    }
+                    if same_fields(&new, &fields) {
+                        None
+                    } else {
+                        Some(Some(encode_checked(new, ctx.format)?))
+                    }
+                }
+                Change::Delete => Some(None),
+                Change::Keep => None,
+            };
+            Ok((change, insert, effect.warnings, effect.tally))
+        });
+        match applied {
+            Err(reason) => {
+                out.errors.push(DocError {
+                    table: ctx.table.to_owned(),
+                    id: doc.key(),
+                    reason,
+                });
+                out.out.extend_from_slice(line);
+                out.out.push(b'\n');
+            }
+            Ok((change, insert, warnings, tally)) => {
+                for (i, t) in out.tally.iter_mut().enumerate() {
+                    *t += u64::from(tally >> i & 1);
+                }
+                match change {
+                    None => {
+                        out.out.extend_from_slice(line);
+                        out.out.push(b'\n');
+                    }
+                    Some(Some(bytes)) => {
+                        out.updated += 1;
+                        out.out.extend_from_slice(&bytes);
+                        out.out.push(b'\n');
+                    }
+                    Some(None) => out.deleted += 1,
+                }
+                if let Some((bytes, internal, _)) = insert {
+                    out.inserted += 1;
+                    out.inserts.extend_from_slice(&bytes);
+                    out.inserts.push(b'\n');
+                    out.new_ids.push(internal);
+                }
+                out.warnings.extend(warnings);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Builds and encodes a new document: a derived `_id` and a `_creationTime`
+/// of `now + seq` steps.
+fn new_row(
+    target: &InsertTarget,
+    migration: &str,
+    now_ms: u64,
+    seq: u64,
+    key: &str,
+    mut fields: Fields,
+) -> Result<(Vec<u8>, [u8; 16], String), String> {
+    let internal = new_internal_id(migration, &target.table, key, now_ms, &target.existing);
+    let id = DocumentId::new(target.number, internal).encode();
+    fields.insert("_id".into(), Value::String(id.clone()));
+    fields.insert(
+        "_creationTime".into(),
+        Value::Float64(creation_time_for(now_ms, seq)),
+    );
+    let bytes = encode_checked(fields, &target.format)?;
+    Ok((bytes, internal, id))
+}
+
+/// `now + seq` steps of [`super::CREATION_TIME_STEP_MS`], as the nearest
+/// float to the exact decimal (so it prints as `1754240000000.001`).
+pub fn creation_time_for(now_ms: u64, seq: u64) -> f64 {
+    let step = (1.0 / super::CREATION_TIME_STEP_MS) as u64;
+    (now_ms * step + seq) as f64 / step as f64
+}
+
+/// The internal bytes of a new ID: the first 14 bytes of SHA-256(migration,
+/// table, source key), then the big-endian day number of `now`. On a clash
+/// with an existing ID of the table, a counter is hashed in too.
+pub fn new_internal_id(
+    migration: &str,
+    table: &str,
+    key: &str,
+    now_ms: u64,
+    existing: &HashSet<[u8; 16]>,
+) -> [u8; 16] {
+    let day = ((now_ms / 86_400_000) as u16).to_be_bytes();
+    for attempt in 0u64.. {
+        let mut h = Sha256::new();
+        h.update(migration.as_bytes());
+        h.update([0]);
+        h.update(table.as_bytes());
+        h.update([0]);
+        h.update(key.as_bytes());
+        if attempt > 0 {
+            h.update([0]);
+            h.update(attempt.to_string().as_bytes());
+        }
+        let digest = h.finalize();
+        let mut internal = [0u8; 16];
+        internal[..14].copy_from_slice(&digest[..14]);
+        internal[14..].copy_from_slice(&day);
+        if !existing.contains(&internal) {
+            return internal;
+        }
+    }
+    unreachable!("the counter is unbounded")
+}
+
+/// Encodes a document in a table's format after checking it against the
+/// importer's limits; in a legacy or sidecar-less table, the result must
+/// decode back to the same value.
+fn encode_checked(fields: Fields, format: &TableFormat) -> Result<Vec<u8>, String> {
+    for key in fields.keys() {
+        if key.starts_with('_') && key != "_id" && key != "_creationTime" {
+            return Err(format!("top-level field {key:?} starts with '_'"));
+        }
+    }
+    let doc = Value::Object(fields);
+    check_names(&doc)?;
+    if doc.nesting() > MAX_DOCUMENT_NESTING {
+        return Err(format!(
+            "the document would nest deeper than {MAX_DOCUMENT_NESTING}"
+        ));
+    }
+    if let Some(msg) = check_limits(&doc) {
+        return Err(msg);
+    }
+    let size = doc.size();
+    if size > MAX_DOCUMENT_SIZE {
+        return Err(format!(
+            "the document would be {size} bytes, over the 1 MiB limit"
+        ));
+    }
+    let bytes = value::encode_document(&doc, format).map_err(|e| e.0)?;
+    if !matches!(format, TableFormat::Uniform) {
+        let back = value::parse_json_line(&bytes)
+            .and_then(|json| value::decode_document(&json, format))
+            .map_err(|e| e.0)?;
+        if !same_value(&back, &doc) {
+            return Err(format!(
+                "the table's {} format cannot hold this document exactly (an Int64, Bytes or special float would change type)",
+                format.name()
+            ));
+        }
+    }
+    Ok(bytes)
+}
+
+fn check_names(v: &Value) -> Result<(), String> {
+    match v {
+        Value::Object(fields) => {
+            for (k, v) in fields {
+                if k != "_id" && k != "_creationTime" {
+                    check_field_name(k)?;
+                }
+                check_names(v)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter().try_for_each(check_names),
+        _ => Ok(()),
+    }
+}
+
+/// Value equality with floats compared bit for bit (NaN equals NaN, -0 is
+/// not 0).
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float64(x), Value::Float64(y)) => x.to_bits() == y.to_bits(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_value(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => same_fields(x, y),
+        _ => a == b,
+    }
+}
+
+fn same_fields(x: &Fields, y: &Fields) -> bool {
+    x.len() == y.len()
+        && x.iter()
+            .zip(y)
+            .all(|((ka, va), (kb, vb))| ka == kb && same_value(va, vb))
+}
+
+fn decode_line(line: &[u8], format: &TableFormat, entry: &str, line_no: usize) -> Result<Fields> {
+    let bad = |message: String| Error::Line {
+        entry: entry.to_owned(),
+        line: line_no,
+        message,
+    };
+    let json = value::parse_json_line(line).map_err(|e| bad(e.0))?;
+    match value::decode_document(&json, format) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => unreachable!("decode_document only returns objects"),
+        Err(e) => Err(bad(format!("not a valid Convex value: {e}"))),
+    }
+}
+
+fn creation_time(fields: &Fields) -> f64 {
+    match fields.get("_creationTime") {
+        Some(Value::Float64(t)) => *t,
+        Some(Value::Int64(t)) => *t as f64,
+        _ => 0.0,
+    }
+}
+
+#[derive(Deserialize)]
+struct SystemFields {
+    #[serde(rename = "_id", default)]
+    id: Option<String>,
+    #[serde(rename = "_creationTime", default)]
+    creation_time: Option<f64>,
+}
+
+/// Reads only `_id` and `_creationTime` of a row.
+fn system_fields(line: &[u8], entry: &str, line_no: usize) -> Result<SystemFields> {
+    serde_json::from_slice(line).map_err(|e| Error::Line {
+        entry: entry.to_owned(),
+        line: line_no,
+        message: format!("cannot read _id and _creationTime: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creation_times_are_distinct_decimal_steps() {
+        let now = 1_754_240_000_000;
+        assert_eq!(creation_time_for(now, 0), 1_754_240_000_000.0);
+        let t1 = creation_time_for(now, 1);
+        let mut s = Vec::new();
+        value::write_float(t1, &mut s);
+        assert_eq!(s, b"1754240000000.001");
+        let mut prev = creation_time_for(now, 0);
+        for seq in 1..5000 {
+            let t = creation_time_for(now, seq);
+            assert!(t > prev, "seq {seq}");
+            prev = t;
+        }
+    }
+
+    #[test]
+    fn new_ids_are_valid_and_avoid_existing_ones() {
+        let now = 1_754_240_000_000u64;
+        let a = new_internal_id("m", "t", "k", now, &HashSet::new());
+        assert_eq!(a, new_internal_id("m", "t", "k", now, &HashSet::new()));
+        assert_ne!(a, new_internal_id("m", "t", "k2", now, &HashSet::new()));
+        assert_eq!(a[14..], ((now / 86_400_000) as u16).to_be_bytes());
+        let b = new_internal_id("m", "t", "k", now, &HashSet::from([a]));
+        assert_ne!(a, b);
+        let text = DocumentId::new(10011, a).encode();
+        assert_eq!(DocumentId::decode(&text).unwrap().table_number, 10011);
+    }
+
+    #[test]
+    fn same_value_compares_float_bits() {
+        assert!(same_value(
+            &Value::Float64(f64::NAN),
+            &Value::Float64(f64::NAN)
+        ));
+        assert!(!same_value(&Value::Float64(0.0), &Value::Float64(-0.0)));
+        assert!(!same_value(&Value::Int64(5), &Value::Float64(5.0)));
+    }
+}

@@ -1,0 +1,26 @@
+//! The migration engine. It opens a snapshot's root tables for migrations,
+//! runs their per-document work in parallel, keeps every change in temporary
+//! JSONL files, and at the end writes the new snapshot.
+//!
+//! Migrations never see the archive, the clock or the terminal: they get a
+//! [`Db`] (tables, `now`, new IDs) and return counters. A table is a list of
+//! segments (the original entry, a rewritten file, appended inserts); a table
+//! nobody changed stays the original entry and is raw-copied into the output.
+
+pub mod db;
+mod output;
+
+pub use db::{Change, Db, Doc, DocError, Effect, Fields, MapResult, TableChanges};
+pub use output::write_snapshot;
+
+/// The `_creationTime` step between two rows inserted one after the other.
+pub const CREATION_TIME_STEP_MS: f64 = 0.001;
+
+/// The `now` a run uses when `--now` is not given: the latest `_creationTime`
+/// in the snapshot, rounded up to the next whole millisecond.
+pub fn default_now(max_creation_time: Option<f64>) -> u64 {
+    match max_creation_time {
+        Some(t) if t.is_finite() && t > 0.0 => t.floor() as u64 + 1,
+        _ => 1,
+    }
+}

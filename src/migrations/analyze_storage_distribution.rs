@@ -1,0 +1,51 @@
+//! `analyzeStorageDistribution` (videoai-app.md 4.4): count completed videos
+//! by where their file lives. Read-only and the same in both modes; the
+//! report adds `neitherStorageVideos` (completed, with neither key) and
+//! `allVideos` to the original three counters.
+
+use super::{Migration, Mode, Outcome};
+use crate::engine::Db;
+use crate::error::Result;
+use crate::value::Value;
+
+pub struct AnalyzeStorageDistribution;
+
+const R2: u8 = 1;
+const CONVEX: u8 = 2;
+const NEITHER: u8 = 4;
+
+impl Migration for AnalyzeStorageDistribution {
+    fn name(&self) -> &'static str {
+        "analyzeStorageDistribution"
+    }
+
+    fn description(&self) -> &'static str {
+        "count completed videos stored in R2, in Convex storage, or neither (read-only)"
+    }
+
+    fn read_only(&self) -> bool {
+        true
+    }
+
+    fn run(&self, db: &mut Db, _mode: Mode) -> Result<Outcome> {
+        let (all, counts) = db.tally("videos", |v| {
+            if v.get("status") != Some(&Value::String("completed".into())) {
+                0
+            } else if v.truthy("r2FileKey") {
+                R2
+            } else if v.truthy("convexFileId") {
+                CONVEX
+            } else {
+                NEITHER
+            }
+        })?;
+        let [r2, convex, neither, ..] = counts;
+        let mut out = Outcome::default();
+        out.count("r2StorageVideos", r2)
+            .count("convexStorageVideos", convex)
+            .count("totalVideos", r2 + convex + neither)
+            .count("neitherStorageVideos", neither)
+            .count("allVideos", all);
+        Ok(out)
+    }
+}

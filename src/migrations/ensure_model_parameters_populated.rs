@@ -1,0 +1,131 @@
+//! `ensureModelParametersPopulated` (videoai-app.md 4.5): give each model
+//! without parameters a per-model definition row in `modelParameters`.
+//!
+//! `original` treats a model as populated when any row of either structure
+//! names it (so a per-video row from `migrateVideoParameters` hides it) and
+//! inserts one row per model document, duplicates included. `fixed` looks at
+//! definition rows only and deduplicates models by `modelId`.
+
+use std::collections::HashSet;
+
+use super::app_data::definition_row;
+use super::{Migration, Mode, Outcome, set_key};
+use crate::engine::{Db, DocError, Fields};
+use crate::error::Result;
+use crate::value::Value;
+
+pub struct EnsureModelParametersPopulated;
+
+/// A model as the definition step needs it.
+pub(crate) struct ModelInfo {
+    pub key: String,
+    pub model_id: Option<Value>,
+    pub model_type: Option<String>,
+}
+
+/// All models in (`_creationTime`, `_id`) order.
+pub(crate) fn models(db: &Db) -> Result<Vec<ModelInfo>> {
+    db.collect("models", |m| {
+        Some(ModelInfo {
+            key: m.key(),
+            model_id: m.get("modelId").cloned(),
+            model_type: m.get("modelType").and_then(Value::as_str).map(String::from),
+        })
+    })
+}
+
+/// The `modelId`s that already have a row: any row in `original`, only
+/// definition rows (no truthy `videoId`) in `fixed`.
+pub(crate) fn existing_model_ids(db: &Db, mode: Mode) -> Result<HashSet<Option<String>>> {
+    Ok(db
+        .gather("modelParameters", |r| match mode {
+            Mode::Original => Some(set_key(r.get("modelId"))),
+            Mode::Fixed => (!r.truthy("videoId")).then(|| set_key(r.get("modelId"))),
+        })?
+        .into_iter()
+        .collect())
+}
+
+/// The models that need a definition row, and the rows to insert (keyed by
+/// the model's `_id`). `fixed` skips repeated `modelId`s and models without
+/// a string `modelId` (with a warning).
+pub(crate) fn definitions_needed(
+    models: &[ModelInfo],
+    existing: &HashSet<Option<String>>,
+    mode: Mode,
+    now: f64,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, Fields)> {
+    let mut planned = HashSet::new();
+    let mut rows = Vec::new();
+    for m in models {
+        let id = set_key(m.model_id.as_ref());
+        if existing.contains(&id) {
+            continue;
+        }
+        if mode == Mode::Fixed {
+            if !matches!(m.model_id, Some(Value::String(_))) {
+                warnings.push(format!(
+                    "model {} has no string modelId; no definition row made",
+                    m.key
+                ));
+                continue;
+            }
+            if !planned.insert(id) {
+                continue;
+            }
+        }
+        rows.push((
+            m.key.clone(),
+            definition_row(m.model_id.as_ref(), m.model_type.as_deref(), now),
+        ));
+    }
+    rows
+}
+
+/// Inserts rows, returning how many went in and the errors of the others.
+pub(crate) fn insert_counted(
+    db: &mut Db,
+    table: &str,
+    rows: Vec<(String, Fields)>,
+    errors: &mut Vec<DocError>,
+) -> Result<u64> {
+    let keys: Vec<String> = rows.iter().map(|(k, _)| k.clone()).collect();
+    let mut created = 0;
+    for (key, result) in keys.into_iter().zip(db.insert(table, rows)?) {
+        match result {
+            Ok(_) => created += 1,
+            Err(reason) => errors.push(DocError {
+                table: table.to_owned(),
+                id: format!("new row for {key}"),
+                reason,
+            }),
+        }
+    }
+    Ok(created)
+}
+
+impl Migration for EnsureModelParametersPopulated {
+    fn name(&self) -> &'static str {
+        "ensureModelParametersPopulated"
+    }
+
+    fn description(&self) -> &'static str {
+        "add a per-model definition row to modelParameters for models that have none"
+    }
+
+    fn run(&self, db: &mut Db, mode: Mode) -> Result<Outcome> {
+        let mut out = Outcome::default();
+        let models = models(db)?;
+        let existing = existing_model_ids(db, mode)?;
+        let rows = definitions_needed(&models, &existing, mode, db.now(), &mut out.warnings);
+        let processed = rows.len() as u64;
+        let created = insert_counted(db, "modelParameters", rows, &mut out.errors)?;
+        out.result.push(("success", true.into()));
+        let errors = out.errors.len() as u64;
+        out.count("modelsProcessed", processed)
+            .count("parametersCreated", created)
+            .count("errors", errors);
+        Ok(out)
+    }
+}

@@ -1,0 +1,101 @@
+//! `init` (videoai-app.md section 3): seed the default configurations,
+//! models, credit packages and plans, then a definition row in
+//! `modelParameters` for every model.
+//!
+//! `original` does nothing when any configuration exists, and otherwise
+//! inserts everything, duplicates included. `fixed` inserts each default
+//! that is missing by its natural key (`key`, `modelId`, `packageId`,
+//! `planId`) and a definition row for each `modelId` that has none.
+
+use std::collections::HashSet;
+
+use super::app_data;
+use super::ensure_model_parameters_populated::{
+    definitions_needed, existing_model_ids, insert_counted, models,
+};
+use super::{Migration, Mode, Outcome, set_key};
+use crate::engine::{Db, Fields};
+use crate::error::Result;
+
+pub struct Init;
+
+/// The defaults of one table: (table, natural key field, rows, counter name).
+type Defaults = (
+    &'static str,
+    &'static str,
+    Vec<(String, Fields)>,
+    &'static str,
+);
+
+impl Migration for Init {
+    fn name(&self) -> &'static str {
+        "init"
+    }
+
+    fn description(&self) -> &'static str {
+        "seed default configurations, models, credit packages, plans and model parameters"
+    }
+
+    fn run(&self, db: &mut Db, mode: Mode) -> Result<Outcome> {
+        let now = db.now();
+        let mut out = Outcome::default();
+        out.result.push(("success", true.into()));
+        let defaults: [Defaults; 4] = [
+            (
+                "configurations",
+                "key",
+                app_data::configurations(now),
+                "configurationsCreated",
+            ),
+            ("models", "modelId", app_data::models(now), "modelsCreated"),
+            (
+                "creditPackages",
+                "packageId",
+                app_data::credit_packages(now),
+                "creditPackagesCreated",
+            ),
+            (
+                "subscriptionPlans",
+                "planId",
+                app_data::subscription_plans(now),
+                "subscriptionPlansCreated",
+            ),
+        ];
+        if mode == Mode::Original && !db.gather("configurations", |_| Some(()))?.is_empty() {
+            // "Database already initialized, skipping initialization".
+            for (_, _, _, counter) in &defaults {
+                out.count(counter, 0);
+            }
+            out.count("modelParametersCreated", 0).count("errors", 0);
+            return Ok(out);
+        }
+        for (table, key_field, rows, counter) in defaults {
+            let rows = match mode {
+                Mode::Original => rows,
+                Mode::Fixed => {
+                    let have: HashSet<Option<String>> = db
+                        .gather(table, |d| Some(set_key(d.get(key_field))))?
+                        .into_iter()
+                        .collect();
+                    rows.into_iter()
+                        .filter(|(key, _)| !have.contains(&Some(key.clone())))
+                        .collect()
+                }
+            };
+            let created = insert_counted(db, table, rows, &mut out.errors)?;
+            out.count(counter, created);
+        }
+        let models = models(db)?;
+        let existing = match mode {
+            // The original inserts a row for every model, whatever exists.
+            Mode::Original => HashSet::new(),
+            Mode::Fixed => existing_model_ids(db, mode)?,
+        };
+        let rows = definitions_needed(&models, &existing, mode, now, &mut out.warnings);
+        let created = insert_counted(db, "modelParameters", rows, &mut out.errors)?;
+        let errors = out.errors.len() as u64;
+        out.count("modelParametersCreated", created)
+            .count("errors", errors);
+        Ok(out)
+    }
+}

@@ -1,0 +1,130 @@
+//! `migrateParameterStructure` (videoai-app.md 4.3): move per-video rows
+//! from `modelParameters` to `videoParameters`.
+//!
+//! `original`: if any row has a truthy `videoId` and truthy `parameters`,
+//! copy each such row to `videoParameters` and delete **every**
+//! `modelParameters` row, definition rows included; otherwise do nothing.
+//! `fixed`: move per-video rows unless `videoParameters` already has a row
+//! for that video (`duplicatesDropped`), delete per-video rows with falsy
+//! `parameters` (`invalidDropped`), keep the per-model definition rows.
+
+use std::collections::HashSet;
+
+use super::{Migration, Mode, Outcome, set_key};
+use crate::engine::{Change, Db, Doc, Effect, Fields};
+use crate::error::Result;
+
+pub struct MigrateParameterStructure;
+
+const MOVED: u8 = 1;
+const DUPLICATE: u8 = 2;
+const INVALID: u8 = 4;
+
+/// A row with a truthy `videoId` and truthy `parameters`.
+fn is_old_structure(row: &Doc) -> bool {
+    row.truthy("videoId") && row.truthy("parameters")
+}
+
+/// The `videoParameters` row a per-video row becomes: the same fields,
+/// copied as they are (absent ones stay absent).
+fn moved_row(row: &Doc) -> Fields {
+    [
+        "videoId",
+        "modelId",
+        "parameters",
+        "parameterMapping",
+        "createdAt",
+    ]
+    .into_iter()
+    .filter_map(|f| row.get(f).map(|v| (f.to_owned(), v.clone())))
+    .collect()
+}
+
+impl Migration for MigrateParameterStructure {
+    fn name(&self) -> &'static str {
+        "migrateParameterStructure"
+    }
+
+    fn description(&self) -> &'static str {
+        "move per-video modelParameters rows to videoParameters"
+    }
+
+    fn run(&self, db: &mut Db, mode: Mode) -> Result<Outcome> {
+        let mut out = Outcome::default();
+        out.result.push(("success", true.into()));
+        let result = match mode {
+            Mode::Original => {
+                let has_old = !db
+                    .gather("modelParameters", |r| is_old_structure(r).then_some(()))?
+                    .is_empty();
+                if !has_old {
+                    out.count("migratedRecords", 0).count("errors", 0);
+                    return Ok(out);
+                }
+                db.map("modelParameters", Some("videoParameters"), |row| {
+                    let old = is_old_structure(row);
+                    Ok(Effect {
+                        insert: old.then(|| moved_row(row)),
+                        tally: if old { MOVED } else { 0 },
+                        ..Effect::change(Change::Delete)
+                    })
+                })?
+            }
+            Mode::Fixed => {
+                // Which per-video rows are duplicates: the video already has a
+                // videoParameters row, or an earlier row (in _creationTime
+                // order) of the same video moves first.
+                let mut seen: HashSet<String> = db
+                    .gather("videoParameters", |r| set_key(r.get("videoId")))?
+                    .into_iter()
+                    .collect();
+                let duplicates: HashSet<String> = db
+                    .collect("modelParameters", |r| {
+                        is_old_structure(r).then(|| (set_key(r.get("videoId")), r.key()))
+                    })?
+                    .into_iter()
+                    .filter_map(|(video, row)| {
+                        let video = video.expect("truthy videoId is present");
+                        (!seen.insert(video)).then_some(row)
+                    })
+                    .collect();
+                db.map("modelParameters", Some("videoParameters"), |row| {
+                    if !row.truthy("videoId") {
+                        return Ok(Effect::keep()); // a per-model definition row
+                    }
+                    let (insert, tally) = if !row.truthy("parameters") {
+                        (None, INVALID)
+                    } else if duplicates.contains(&row.key()) {
+                        (None, DUPLICATE)
+                    } else {
+                        (Some(moved_row(row)), MOVED)
+                    };
+                    let warnings = if tally == INVALID {
+                        vec![format!(
+                            "modelParameters {}: videoId {} has no parameters; row deleted, nothing moved",
+                            row.key(),
+                            set_key(row.get("videoId")).unwrap_or_default()
+                        )]
+                    } else {
+                        Vec::new()
+                    };
+                    Ok(Effect {
+                        insert,
+                        tally,
+                        warnings,
+                        ..Effect::change(Change::Delete)
+                    })
+                })?
+            }
+        };
+        out.count("migratedRecords", result.tally[0])
+            .count("errors", result.errors.len() as u64);
+        if mode == Mode::Fixed {
+            out.count("duplicatesDropped", result.tally[1])
+                .count("invalidDropped", result.tally[2]);
+        }
+        out.warnings = result.warnings;
+        out.errors = result.errors;
+        Ok(out)
+    }
+}

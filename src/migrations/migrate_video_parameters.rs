@@ -1,0 +1,184 @@
+//! `migrateVideoParameters` (videoai-app.md 4.1): give every video a
+//! per-video `modelParameters` row holding the API parameters its model
+//! needs, derived from the video's own fields.
+//!
+//! `original` skips a video only when `modelParameters` has a row for it;
+//! `fixed` also skips it when `videoParameters` has one, and leaves a NaN
+//! duration out (with a warning) instead of storing NaN. Seeds come from the
+//! video's `_id` instead of `Math.random()`.
+
+use std::collections::{BTreeMap, HashSet};
+
+use sha2::{Digest, Sha256};
+
+use super::js::{or, parse_int, spread};
+use super::{Migration, Mode, Outcome, set_key};
+use crate::engine::{Db, Doc, Effect, Fields};
+use crate::error::Result;
+use crate::value::Value;
+
+pub struct MigrateVideoParameters;
+
+/// The seed `Math.random()` stood for: the first 8 bytes of
+/// SHA-256("seed:" + videoId), big-endian, modulo 1,000,000.
+pub fn seed_for(video_id: &str) -> f64 {
+    let digest = Sha256::digest(format!("seed:{video_id}").as_bytes());
+    let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    (n % 1_000_000) as f64
+}
+
+impl Migration for MigrateVideoParameters {
+    fn name(&self) -> &'static str {
+        "migrateVideoParameters"
+    }
+
+    fn description(&self) -> &'static str {
+        "add a per-video modelParameters row with each video's API parameters"
+    }
+
+    fn run(&self, db: &mut Db, mode: Mode) -> Result<Outcome> {
+        // `original` skips a video when any modelParameters row names it.
+        // `fixed` counts only rows migrateParameterStructure would move
+        // (truthy parameters), plus any videoParameters row: a video whose
+        // only row is empty gets a real one, so the chain is idempotent.
+        let video_of = |d: &Doc| set_key(d.get("videoId"));
+        let mut migrated: HashSet<String> = db
+            .gather("modelParameters", |d| match mode {
+                Mode::Original => video_of(d),
+                Mode::Fixed => video_of(d).filter(|_| d.truthy("parameters")),
+            })?
+            .into_iter()
+            .collect();
+        if mode == Mode::Fixed {
+            migrated.extend(db.gather("videoParameters", video_of)?);
+        }
+        let result = db.map("videos", Some("modelParameters"), |video| {
+            let key = set_key(video.get("_id"));
+            if key.is_some_and(|k| migrated.contains(&k)) {
+                return Ok(Effect::keep());
+            }
+            let (row, warnings) = parameter_row(video, mode)?;
+            Ok(Effect {
+                insert: Some(row),
+                warnings,
+                ..Effect::keep()
+            })
+        })?;
+        let mut out = Outcome::default();
+        let errors = result.errors.len() as u64;
+        out.result.push(("success", true.into()));
+        out.count("parametersCreated", result.inserted)
+            .count("alreadyExists", result.rows - result.inserted - errors)
+            .count("errors", errors);
+        out.warnings = result.warnings;
+        out.errors = result.errors;
+        Ok(out)
+    }
+}
+
+/// The row `migrateVideoParameters` inserts for one video.
+fn parameter_row(video: &Doc, mode: Mode) -> Result<(Fields, Vec<String>), String> {
+    let mut warnings = Vec::new();
+    // {prompt, duration, quality, ...(generationSettings || {})}
+    let mut frontend: BTreeMap<String, Value> = BTreeMap::new();
+    for field in ["prompt", "duration", "quality"] {
+        if let Some(v) = video.get(field) {
+            frontend.insert(field.into(), v.clone());
+        }
+    }
+    let settings = video.get("generationSettings").filter(|v| v.is_truthy());
+    frontend.extend(spread(settings)?);
+
+    let model = match video.get("model") {
+        Some(Value::String(m)) => m.clone(),
+        Some(other) => {
+            return Err(format!(
+                "video.model is {}, not a string (the original throws a TypeError at .includes)",
+                other.type_name()
+            ));
+        }
+        None => {
+            return Err(
+                "video.model is missing (the original throws a TypeError at .includes)".into(),
+            );
+        }
+    };
+    let mut api: BTreeMap<String, Value> = BTreeMap::new();
+    if let Some(p) = video.get("prompt") {
+        api.insert("prompt".into(), p.clone());
+    }
+    let fp = |k: &str| frontend.get(k);
+    let mut duration = || {
+        let d = parse_int(video.get("duration"));
+        if d.is_nan() && mode == Mode::Fixed {
+            warnings.push(format!(
+                "video {}: duration {} is not a number; duration left out of parameters",
+                video.key(),
+                video
+                    .get("duration")
+                    .map(Value::to_json)
+                    .unwrap_or_else(|| "missing".into())
+            ));
+            None
+        } else {
+            Some(Value::Float64(d))
+        }
+    };
+    let seed = Value::Float64(seed_for(video.id()));
+    if model.contains("google/veo") {
+        api.insert("resolution".into(), or(fp("resolution"), "720p"));
+        if let Some(img) = fp("startImageUrl").filter(|v| v.is_truthy()) {
+            api.insert("image".into(), img.clone());
+        }
+        api.insert("seed".into(), seed);
+    } else if model.contains("seedance") {
+        if let Some(d) = duration() {
+            api.insert("duration".into(), d);
+        }
+        api.insert("aspect_ratio".into(), or(fp("aspectRatio"), "16:9"));
+        api.insert("resolution".into(), or(fp("resolution"), "480p"));
+        api.insert("seed".into(), seed);
+        if let Some(cam) = fp("cameraPosition").filter(|v| v.is_truthy()) {
+            api.insert("camera_position".into(), cam.clone());
+        }
+    } else {
+        if let Some(d) = duration() {
+            api.insert("duration".into(), d);
+        }
+        api.insert("resolution".into(), or(fp("resolution"), "768p"));
+    }
+
+    let mut row = Fields::new();
+    let Some(id) = video.get("_id") else {
+        return Err("the video has no _id to reference".into());
+    };
+    row.insert("videoId".into(), id.clone());
+    row.insert("modelId".into(), Value::String(model.clone()));
+    row.insert("parameters".into(), Value::Object(api));
+    let mut mapping = BTreeMap::new();
+    mapping.insert("frontendParameters".into(), Value::Object(frontend));
+    mapping.insert(
+        "mappingLog".into(),
+        Value::Array(vec![Value::String(format!(
+            "Parameters mapped for {model}"
+        ))]),
+    );
+    row.insert("parameterMapping".into(), Value::Object(mapping));
+    if let Some(c) = video.get("createdAt") {
+        row.insert("createdAt".into(), c.clone());
+    }
+    Ok((row, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeds_are_in_range_and_stable() {
+        let s = seed_for("jd79zz8y7x6w5v4t3s2r1q0p9n8m7k6j");
+        assert!((0.0..1_000_000.0).contains(&s) && s.fract() == 0.0);
+        assert_eq!(s, seed_for("jd79zz8y7x6w5v4t3s2r1q0p9n8m7k6j"));
+        assert_ne!(s, seed_for("jd7a1b2c3d4e5f6g7h8j9k0m1n2p3q4r"));
+    }
+}

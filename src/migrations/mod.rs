@@ -1,0 +1,257 @@
+//! The built-in migrations: `init` and the five functions of the VideoAI
+//! app's `convex/migrations.ts`, each in `fixed` and `original` mode
+//! (videoai-app.md section 6).
+//!
+//! A migration is one file here implementing [`Migration`], plus one line in
+//! [`REGISTRY`]. It sees only the [`Db`] (tables, `now`, new IDs) and
+//! returns its counters; the engine does the I/O, the parallelism and the
+//! bookkeeping of what changed.
+
+mod analyze_storage_distribution;
+pub mod app_data;
+mod cleanup_video_fields;
+mod ensure_model_parameters_populated;
+mod init;
+pub mod js;
+mod migrate_parameter_structure;
+pub mod migrate_video_parameters;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::engine::{Db, DocError, TableChanges};
+use crate::error::Result;
+
+/// Which behaviour to reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// What the app's guide promises: idempotent, deterministic.
+    Fixed,
+    /// What the deployed TypeScript does, bug for bug (seeds and clock made
+    /// deterministic).
+    Original,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Fixed => "fixed",
+            Mode::Original => "original",
+        }
+    }
+}
+
+/// A migration the tool can run.
+pub trait Migration: Sync {
+    /// The function's name in the app (`migrateVideoParameters`).
+    fn name(&self) -> &'static str;
+    /// One line for `convex-snapshot list`.
+    fn description(&self) -> &'static str;
+    /// True when it never writes (it then needs no output archive).
+    fn read_only(&self) -> bool {
+        false
+    }
+    /// Runs on `db`. Per-document errors go in the outcome; an `Err` stops
+    /// the whole run.
+    fn run(&self, db: &mut Db, mode: Mode) -> Result<Outcome>;
+}
+
+/// Every built-in migration. Add new ones here.
+pub static REGISTRY: &[&dyn Migration] = &[
+    &init::Init,
+    &migrate_video_parameters::MigrateVideoParameters,
+    &cleanup_video_fields::CleanupVideoFields,
+    &migrate_parameter_structure::MigrateParameterStructure,
+    &ensure_model_parameters_populated::EnsureModelParametersPopulated,
+    &analyze_storage_distribution::AnalyzeStorageDistribution,
+];
+
+/// What `--all` runs: the working order of videoai-app.md section 5.
+pub const ALL: [&str; 5] = [
+    "migrateVideoParameters",
+    "migrateParameterStructure",
+    "ensureModelParametersPopulated",
+    "cleanupVideoFields",
+    "analyzeStorageDistribution",
+];
+
+/// Finds a migration by any spelling the guide or the Convex CLI uses:
+/// `X`, `migrations.X`, `migrations:X`, `api.migrations.X`,
+/// `internal.migrations.X`; `init`, `api.init`, `init:default`.
+pub fn find(name: &str) -> Option<&'static dyn Migration> {
+    let bare = name
+        .trim()
+        .trim_start_matches("api.")
+        .trim_start_matches("internal.");
+    let bare = bare
+        .strip_prefix("migrations.")
+        .or_else(|| bare.strip_prefix("migrations:"))
+        .unwrap_or(bare);
+    let bare = match bare {
+        "init:default" | "init.default" | "init.js" | "init.ts" => "init",
+        other => other,
+    };
+    REGISTRY.iter().copied().find(|m| m.name() == bare)
+}
+
+/// What one migration returns.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// The original return fields, in the original order, then the extras
+    /// of fixed mode.
+    pub result: Vec<(&'static str, serde_json::Value)>,
+    pub warnings: Vec<String>,
+    pub errors: Vec<DocError>,
+}
+
+impl Outcome {
+    /// Adds a counter.
+    pub fn count(&mut self, name: &'static str, n: u64) -> &mut Self {
+        self.result.push((name, n.into()));
+        self
+    }
+}
+
+/// How many warnings and error details a report keeps (all are counted).
+pub const MAX_LISTED: usize = 100;
+
+/// The report of one migration, as printed and written with `--report`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    pub migration: &'static str,
+    pub mode: Mode,
+    /// Under the original names, plus fixed mode's extras.
+    pub result: serde_json::Map<String, serde_json::Value>,
+    pub warnings: Listed<String>,
+    pub error_details: Listed<DocError>,
+    /// Rows inserted, updated and deleted per table.
+    pub tables: BTreeMap<String, TableChanges>,
+}
+
+/// A capped list with the total count.
+#[derive(Debug, Serialize)]
+pub struct Listed<T> {
+    pub total: usize,
+    pub listed: Vec<T>,
+}
+
+impl<T> Listed<T> {
+    fn new(mut all: Vec<T>) -> Listed<T> {
+        let total = all.len();
+        all.truncate(MAX_LISTED);
+        Listed { total, listed: all }
+    }
+}
+
+/// Runs one migration and builds its report.
+pub fn run(migration: &dyn Migration, db: &mut Db, mode: Mode) -> Result<Report> {
+    db.begin(migration.name());
+    let outcome = migration.run(db, mode)?;
+    Ok(Report {
+        migration: migration.name(),
+        mode,
+        result: outcome
+            .result
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        warnings: Listed::new(outcome.warnings),
+        error_details: Listed::new(outcome.errors),
+        tables: db.take_changes(),
+    })
+}
+
+impl Report {
+    /// Number of per-document errors.
+    pub fn errors(&self) -> usize {
+        self.error_details.total
+    }
+
+    /// A few readable lines for stderr.
+    pub fn summary(&self) -> String {
+        use std::fmt::Write as _;
+        let mut s = format!("{} ({}):", self.migration, self.mode.name());
+        for (k, v) in &self.result {
+            let _ = write!(s, " {k}={v}");
+        }
+        for (table, c) in &self.tables {
+            let _ = write!(
+                s,
+                "\n  {table}: {} inserted, {} updated, {} deleted",
+                c.inserted, c.updated, c.deleted
+            );
+        }
+        for w in &self.warnings.listed {
+            let _ = write!(s, "\n  warning: {w}");
+        }
+        if self.warnings.total > self.warnings.listed.len() {
+            let _ = write!(
+                s,
+                "\n  … {} more warnings (see --report)",
+                self.warnings.total - self.warnings.listed.len()
+            );
+        }
+        for e in self.error_details.listed.iter().take(10) {
+            let _ = write!(s, "\n  error: {} {}: {}", e.table, e.id, e.reason);
+        }
+        if self.error_details.total > 10 {
+            let _ = write!(
+                s,
+                "\n  … {} more errors (see --report)",
+                self.error_details.total - 10
+            );
+        }
+        s
+    }
+}
+
+/// The key a JS `Set` or index would compare a value by: the string itself,
+/// or a tagged encoding for other values, or `None` for `undefined`.
+pub(crate) fn set_key(v: Option<&crate::value::Value>) -> Option<String> {
+    match v? {
+        crate::value::Value::String(s) => Some(s.clone()),
+        other => Some(format!("\u{0}{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_documented_and_found_by_every_spelling() {
+        let mut names: Vec<_> = REGISTRY.iter().map(|m| m.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), REGISTRY.len());
+        for m in REGISTRY {
+            assert!(
+                !m.description().is_empty(),
+                "{} has no description",
+                m.name()
+            );
+            assert!(find(m.name()).is_some());
+        }
+        for spelling in [
+            "migrateVideoParameters",
+            "migrations.migrateVideoParameters",
+            "migrations:migrateVideoParameters",
+            "api.migrations.migrateVideoParameters",
+            "internal.migrations.migrateVideoParameters",
+        ] {
+            assert_eq!(
+                find(spelling).map(|m| m.name()),
+                Some("migrateVideoParameters")
+            );
+        }
+        assert_eq!(find("api.init").map(|m| m.name()), Some("init"));
+        assert_eq!(find("init").map(|m| m.name()), Some("init"));
+        assert!(find("migrateVideo").is_none());
+        for name in ALL {
+            assert!(find(name).is_some(), "{name}");
+        }
+    }
+}
