@@ -1,5 +1,6 @@
 //! Criterion benchmarks of the hot loops: the ID codec, line parsing and
-//! decoding, and value encoding. Run with `cargo bench --bench hot_loops`.
+//! decoding, value encoding, and one migration over a batch of videos. Run
+//! with `cargo bench --bench hot_loops`.
 
 use std::hint::black_box;
 
@@ -35,5 +36,42 @@ fn lines(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, ids, lines);
+/// `migrateVideoParameters` then `cleanupVideoFields` (fixed mode) over a
+/// generated snapshot of 2,000 videos: parse, decode, migrate, re-encode and
+/// write the temporary table files; no ZIP is written.
+fn migration(c: &mut Criterion) {
+    use convex_snapshot::archive::Compression;
+    use convex_snapshot::check::check_snapshot;
+    use convex_snapshot::engine::Db;
+    use convex_snapshot::generate::{Plan, write_snapshot};
+    use convex_snapshot::migrations::{self, Mode};
+    use convex_snapshot::snapshot::Snapshot;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.zip");
+    write_snapshot(&path, Plan::new(1, 2000), Compression::Fast).unwrap();
+    let snap = Snapshot::open(&path).unwrap();
+    let report = check_snapshot(&snap, true).unwrap();
+    let videos_bytes: u64 = report.components[0]
+        .tables
+        .iter()
+        .find(|t| t.name == "videos")
+        .map(|t| t.uncompressed_bytes)
+        .unwrap();
+    let mut g = c.benchmark_group("migration");
+    g.throughput(Throughput::Bytes(videos_bytes));
+    g.sample_size(20);
+    for name in ["migrateVideoParameters", "cleanupVideoFields"] {
+        let m = migrations::find(name).unwrap();
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut db = Db::open(&snap, &report, 1_754_240_000_000, dir.path(), true).unwrap();
+                black_box(migrations::run(m, &mut db, Mode::Fixed).unwrap())
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, ids, lines, migration);
 criterion_main!(benches);

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::archive::{ArchiveWriter, Compression};
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
+use crate::migrations::app_data;
 use crate::value::{TableFormat, Value, encode_document};
 
 /// The export's README text.
@@ -487,72 +488,6 @@ impl Plan {
     }
 }
 
-/// Per-model parameter definitions, as `init.ts` builds them.
-pub fn model_definitions(model_type: &str) -> (Value, Value, Value) {
-    let mut defs = vec![
-        (
-            "prompt",
-            obj(vec![
-                ("type", s("string")),
-                ("required", Value::Bool(true)),
-                (
-                    "description",
-                    s("Text description of the video to generate"),
-                ),
-                ("maxLength", f(1000.0)),
-            ]),
-        ),
-        (
-            "duration",
-            obj(vec![
-                ("type", s("number")),
-                ("required", Value::Bool(true)),
-                ("description", s("Duration of the video in seconds")),
-                ("minValue", f(1.0)),
-                ("maxValue", f(60.0)),
-            ]),
-        ),
-    ];
-    let mut rules = vec![("prompt", s("prompt")), ("duration", s("duration"))];
-    let mut cons = vec![
-        ("prompt", obj(vec![("maxLength", f(1000.0))])),
-        (
-            "duration",
-            obj(vec![("minValue", f(1.0)), ("maxValue", f(60.0))]),
-        ),
-    ];
-    if model_type == "google_veo" {
-        defs.push((
-            "resolution",
-            obj(vec![
-                ("type", s("string")),
-                ("required", Value::Bool(false)),
-                ("description", s("Video resolution")),
-                ("allowedValues", strings(&["720p", "1080p"])),
-                ("defaultValue", s("720p")),
-            ]),
-        ));
-        defs.push((
-            "startImageUrl",
-            obj(vec![
-                ("type", s("string")),
-                ("required", Value::Bool(false)),
-                (
-                    "description",
-                    s("URL of starting image for video generation"),
-                ),
-            ]),
-        ));
-        rules.push(("resolution", s("resolution")));
-        rules.push(("startImageUrl", s("image")));
-        cons.push((
-            "resolution",
-            obj(vec![("allowedValues", strings(&["720p", "1080p"]))]),
-        ));
-    }
-    (obj(defs), obj(rules), obj(cons))
-}
-
 /// planId, name, description, price, monthlyCredits, isPopular, features.
 type PlanRow = (
     &'static str,
@@ -563,17 +498,6 @@ type PlanRow = (
     bool,
     &'static [&'static str],
 );
-/// key, category, name, description, value, dataType, (minValue, maxValue).
-type ConfigRow = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    Value,
-    &'static str,
-    Option<(f64, f64)>,
-);
-
 struct TableOut<'a> {
     writer: &'a mut ArchiveWriter,
     buf: Vec<u8>,
@@ -888,15 +812,18 @@ fn write_table(plan: &Plan, name: &str, out: &mut TableOut<'_>) -> Result<()> {
             }
         }
         "configurations" => {
-            let rows = configurations();
-            let n = rows.len() as u64;
             let created = START_MS - 30.0 * MS_PER_DAY;
+            // init's 11 rows, then values of the other Convex types.
+            let mut rows: Vec<_> = app_data::configurations(created)
+                .into_iter()
+                .map(|(_, fields)| fields)
+                .collect();
+            rows.extend(typed_configurations(created));
+            let n = rows.len() as u64;
             for (i, mut fields) in rows.into_iter().enumerate() {
-                fields.push(("_id", s(&id_for(seed, name, i as u64, n, created))));
-                fields.push(("_creationTime", f(created + 0.3 + i as f64 / 10.0)));
-                fields.push(("createdAt", f(created)));
-                fields.push(("updatedAt", f(created)));
-                out.row(&obj(fields))?;
+                fields.insert("_id".into(), s(&id_for(seed, name, i as u64, n, created)));
+                fields.insert("_creationTime".into(), f(created + 0.3 + i as f64 / 10.0));
+                out.row(&Value::Object(fields))?;
             }
         }
         "models" => {
@@ -957,7 +884,11 @@ fn write_model_parameters(plan: &Plan, out: &mut TableOut<'_>) -> Result<()> {
         ("minimax/hailuo-02", "hailuo"),
         ("google/veo-3", "google_veo"),
     ] {
-        let (defs, rules, cons) = model_definitions(model_type);
+        let (defs, rules, cons) = (
+            app_data::definitions(Some(model_type)),
+            app_data::mapping_rules(Some(model_type)),
+            app_data::constraints(Some(model_type)),
+        );
         rows.push(obj(vec![
             ("_creationTime", f(def_created + rows.len() as f64 + 0.5)),
             ("modelId", s(model_id)),
@@ -1041,117 +972,10 @@ fn write_model_parameters(plan: &Plan, out: &mut TableOut<'_>) -> Result<()> {
     Ok(())
 }
 
-fn configurations() -> Vec<Vec<(&'static str, Value)>> {
-    let num = |x: f64| f(x);
-    let rows: Vec<ConfigRow> = vec![
-        (
-            "profit_margin",
-            "business",
-            "Profit Margin",
-            "Profit margin multiplier (e.g., 1.32 = 32% markup)",
-            num(1.32),
-            "number",
-            Some((1.0, 2.0)),
-        ),
-        (
-            "credits_per_dollar",
-            "business",
-            "Credits Per Dollar",
-            "Number of credits equivalent to $1 USD",
-            num(50.0),
-            "number",
-            Some((1.0, 1000.0)),
-        ),
-        (
-            "free_tier_credits",
-            "business",
-            "Free Tier Credits",
-            "Number of credits given to new users",
-            num(10.0),
-            "number",
-            Some((0.0, 1000.0)),
-        ),
-        (
-            "quality_multipliers",
-            "pricing",
-            "Quality Multipliers",
-            "Cost multipliers for different quality tiers",
-            obj(vec![
-                ("standard", f(1.0)),
-                ("high", f(1.2)),
-                ("ultra", f(1.5)),
-            ]),
-            "object",
-            None,
-        ),
-        (
-            "enable_subscriptions",
-            "features",
-            "Enable Subscriptions",
-            "Enable subscription plans for users",
-            Value::Bool(true),
-            "boolean",
-            None,
-        ),
-        (
-            "enable_public_videos",
-            "features",
-            "Enable Public Videos",
-            "Allow users to make videos public",
-            Value::Bool(true),
-            "boolean",
-            None,
-        ),
-        (
-            "enable_video_analytics",
-            "features",
-            "Enable Video Analytics",
-            "Track video views, downloads, and shares",
-            Value::Bool(true),
-            "boolean",
-            None,
-        ),
-        (
-            "default_model",
-            "models",
-            "Default Model",
-            "Default model for new video generations",
-            s("google/veo-3"),
-            "string",
-            None,
-        ),
-        (
-            "available_models",
-            "models",
-            "Available Models",
-            "List of models available for video generation",
-            strings(&[
-                "google/veo-3",
-                "luma/ray-2-540p",
-                "stability-ai/stable-video-diffusion",
-            ]),
-            "array",
-            None,
-        ),
-        (
-            "max_video_duration",
-            "limits",
-            "Maximum Video Duration",
-            "Maximum video duration in seconds",
-            num(60.0),
-            "number",
-            Some((1.0, 300.0)),
-        ),
-        (
-            "max_prompt_length",
-            "limits",
-            "Maximum Prompt Length",
-            "Maximum number of characters in video prompts",
-            num(1000.0),
-            "number",
-            Some((1.0, 5000.0)),
-        ),
-        // Values of the other Convex types, set by hand in the dashboard.
+/// Configurations set by hand in the dashboard, holding an Int64, Bytes
+/// and NaN: the values a JSON-number-only tool would damage.
+fn typed_configurations(created: f64) -> Vec<BTreeMap<String, Value>> {
+    let rows = [
         (
             "rate_limit_window_ms",
             "limits",
@@ -1159,7 +983,6 @@ fn configurations() -> Vec<Vec<(&'static str, Value)>> {
             "Window of the per-user rate limit, as an int64",
             Value::Int64(9_007_199_254_740_993),
             "number",
-            None,
         ),
         (
             "webhook_signing_key",
@@ -1168,7 +991,6 @@ fn configurations() -> Vec<Vec<(&'static str, Value)>> {
             "Raw bytes of the webhook key",
             Value::Bytes(vec![0, 1, 2, 250, 251, 252, 253, 254, 255]),
             "object",
-            None,
         ),
         (
             "experimental_ratio",
@@ -1177,12 +999,11 @@ fn configurations() -> Vec<Vec<(&'static str, Value)>> {
             "Not set yet",
             f(f64::NAN),
             "number",
-            None,
         ),
     ];
     rows.into_iter()
-        .map(|(key, cat, nm, desc, value, dt, range)| {
-            let mut v = vec![
+        .map(|(key, cat, nm, desc, value, dt)| {
+            let Value::Object(fields) = obj(vec![
                 ("key", s(key)),
                 ("category", s(cat)),
                 ("name", s(nm)),
@@ -1191,12 +1012,12 @@ fn configurations() -> Vec<Vec<(&'static str, Value)>> {
                 ("dataType", s(dt)),
                 ("isActive", Value::Bool(true)),
                 ("isEditable", Value::Bool(true)),
-            ];
-            if let Some((lo, hi)) = range {
-                v.push(("minValue", f(lo)));
-                v.push(("maxValue", f(hi)));
-            }
-            v
+                ("createdAt", f(created)),
+                ("updatedAt", f(created)),
+            ]) else {
+                unreachable!("obj makes objects")
+            };
+            fields
         })
         .collect()
 }

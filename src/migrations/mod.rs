@@ -184,25 +184,20 @@ impl Report {
                 c.inserted, c.updated, c.deleted
             );
         }
-        for w in &self.warnings.listed {
+        const SHOWN: usize = 5;
+        for w in self.warnings.listed.iter().take(SHOWN) {
             let _ = write!(s, "\n  warning: {w}");
         }
-        if self.warnings.total > self.warnings.listed.len() {
-            let _ = write!(
-                s,
-                "\n  … {} more warnings (see --report)",
-                self.warnings.total - self.warnings.listed.len()
-            );
+        if self.warnings.total > SHOWN {
+            let more = self.warnings.total - SHOWN;
+            let _ = write!(s, "\n  … {more} more warnings (all counted in --report)");
         }
-        for e in self.error_details.listed.iter().take(10) {
+        for e in self.error_details.listed.iter().take(SHOWN) {
             let _ = write!(s, "\n  error: {} {}: {}", e.table, e.id, e.reason);
         }
-        if self.error_details.total > 10 {
-            let _ = write!(
-                s,
-                "\n  … {} more errors (see --report)",
-                self.error_details.total - 10
-            );
+        if self.error_details.total > SHOWN {
+            let more = self.error_details.total - SHOWN;
+            let _ = write!(s, "\n  … {more} more errors (all counted in --report)");
         }
         s
     }
@@ -253,5 +248,63 @@ mod tests {
         for name in ALL {
             assert!(find(name).is_some(), "{name}");
         }
+    }
+}
+
+/// The example of ARCHITECTURE.md ("Adding a migration"), run for real.
+#[cfg(test)]
+mod architecture_example {
+    use super::*;
+    use crate::engine::{Change, Db, Effect};
+    use crate::value::Value;
+
+    pub struct MyMigration;
+    impl Migration for MyMigration {
+        fn name(&self) -> &'static str {
+            "myMigration"
+        }
+        fn description(&self) -> &'static str {
+            "upper-case every video's status"
+        }
+        fn run(&self, db: &mut Db, _mode: Mode) -> Result<Outcome> {
+            let r = db.map("videos", None, |doc| {
+                let Some(Value::String(s)) = doc.get("status") else {
+                    return Ok(Effect::keep());
+                };
+                let mut fields = doc.fields.clone();
+                fields.insert("status".into(), Value::String(s.to_uppercase()));
+                Ok(Effect::change(Change::Replace(fields)))
+            })?;
+            let mut out = Outcome::default();
+            out.count("updated", r.updated)
+                .count("errors", r.errors.len() as u64);
+            out.errors = r.errors;
+            Ok(out)
+        }
+    }
+
+    #[test]
+    fn a_user_migration_runs_through_the_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.zip");
+        crate::generate::write_snapshot(
+            &path,
+            crate::generate::Plan::new(1, 40),
+            crate::archive::Compression::Fast,
+        )
+        .unwrap();
+        let snap = crate::snapshot::Snapshot::open(&path).unwrap();
+        let check = crate::check::check_snapshot(&snap, true).unwrap();
+        let mut db = Db::open(&snap, &check, 1_754_240_000_000, dir.path(), true).unwrap();
+        let report = run(&MyMigration, &mut db, Mode::Fixed).unwrap();
+        let updated = report.result["updated"].as_u64().unwrap();
+        assert!(updated > 30, "{updated}");
+        assert_eq!(report.tables["videos"].updated, updated);
+        let statuses = db
+            .gather("videos", |d| {
+                d.get("status").and_then(Value::as_str).map(String::from)
+            })
+            .unwrap();
+        assert!(statuses.iter().all(|s| s == &s.to_uppercase()));
     }
 }

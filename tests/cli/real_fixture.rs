@@ -102,3 +102,44 @@ fn every_legacy_row_reencodes_to_its_exact_bytes() {
     }
     assert_eq!(rows, 52);
 }
+
+#[test]
+fn init_on_the_legacy_export_adds_legacy_tables_that_validate() {
+    let Some(dir) = anouk() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.zip");
+    let r = run(&[
+        "migrate".as_ref(),
+        dir.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "init".as_ref(),
+        "--json".as_ref(),
+        "-q".as_ref(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        report["migrations"][0]["result"]["configurationsCreated"],
+        11
+    );
+    let entries = read_zip(&out);
+    let sidecar = &entries
+        .iter()
+        .find(|(n, _)| n == "configurations/generated_schema.jsonl")
+        .unwrap()
+        .1;
+    assert_eq!(sidecar, b"\"unknown\"\n");
+    // The original tables are untouched, every one.
+    let before = convex_snapshot::snapshot::Snapshot::open(&dir).unwrap();
+    for (i, e) in before.archive.entries().iter().enumerate() {
+        if e.name == "_tables/documents.jsonl" {
+            continue;
+        }
+        let data = before.archive.read_all(i).unwrap();
+        let got = entries.iter().find(|(n, _)| *n == e.name).unwrap();
+        assert_eq!(got.1, data, "{}", e.name);
+    }
+    let v = run(&["validate".as_ref(), out.as_os_str()]);
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+}
