@@ -15,6 +15,10 @@ use crate::engine::{Db, default_now, write_snapshot};
 use crate::migrations::{self, ALL, Migration, Mode, REGISTRY, Report};
 use crate::snapshot::Snapshot;
 
+/// `now` must stay below this so that `now + 0.001 × seq` is exact enough to
+/// keep new `_creationTime`s distinct (10^13 ms is in the year 2286).
+const MAX_NOW_MS: u64 = 10_000_000_000_000;
+
 /// A migrate command line, checked and typed.
 struct Plan {
     input: PathBuf,
@@ -69,6 +73,11 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let now = plan
         .now
         .unwrap_or_else(|| default_now(check.max_creation_time()));
+    if now >= MAX_NOW_MS {
+        bail!(
+            "the clock {now} ms is past the year 2286, where new _creationTimes would lose precision; give an earlier --now"
+        );
+    }
     let temp_in = match &plan.output {
         Some(out) => parent_dir(out),
         None => std::env::temp_dir(),
