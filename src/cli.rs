@@ -60,6 +60,8 @@ warnings, with --deny-warnings), 2 when the snapshot cannot be read at all.")]
   convex-snapshot migrate snapshot.zip -o rehearsal.zip --all --mode original --report run.json
   convex-snapshot migrate snapshot.zip analyzeStorageDistribution
   convex-snapshot migrate snapshot.zip --all --dry-run --json | jq '.migrations[].result'
+  convex-snapshot migrate snapshot.zip cleanupVideoFields --dry-run --diff
+  convex-snapshot migrate ./export-dir -o ./migrated-dir --all
   convex-snapshot migrate snapshot.zip -o copy.zip
 
 Migrations run in the order given, each on the previous one's result; `--all`
@@ -73,6 +75,32 @@ Exit codes: 0 done (documents a migration could not handle are reported and
 left unchanged); 1 --strict and some document failed (nothing written);
 2 usage, I/O or format error (nothing written).")]
     Migrate(MigrateArgs),
+    /// Show what differs between two snapshots, document by document.
+    #[command(after_help = "Examples:
+  convex-snapshot diff before.zip after.zip
+  convex-snapshot diff before.zip after.zip --stat
+  convex-snapshot diff export.zip ./export-dir --table videos --limit 50 --json
+
+Documents are matched by _id per table (components included) and compared as
+Convex values: an Int64 5 differs from a Float64 5.0; key order and the
+table's value format do not matter.
+
+Exit codes: 0 the snapshots hold the same data; 1 they differ; 2 error.")]
+    Diff(DiffArgs),
+    /// Write a snapshot as a directory that reads well under `git diff`.
+    #[command(after_help = "Examples:
+  convex-snapshot unpack before.zip before/
+  convex-snapshot unpack after.zip after/ && git diff --no-index before after
+
+The same entries as the snapshot; each table's documents one per line, keys
+in Convex's order, sorted by _id, so the result is stable across runs.
+`convex-snapshot pack` turns it back into a ZIP.")]
+    Unpack(UnpackArgs),
+    /// Build an importable ZIP from a directory snapshot.
+    #[command(after_help = "Examples:
+  convex-snapshot pack before/ -o before.zip
+  convex-snapshot pack ./unzipped-export -o export.zip --compression best")]
+    Pack(PackArgs),
     /// List the built-in migrations.
     #[command(after_help = "Example:
   convex-snapshot list")]
@@ -117,8 +145,9 @@ pub struct MigrateArgs {
     /// `api.migrations.migrateVideoParameters`, `init`, `api.init`.
     #[arg(value_name = "NAME")]
     pub migrations: Vec<String>,
-    /// Where to write the new snapshot ZIP (not needed with --dry-run or for
-    /// read-only migrations alone).
+    /// Where to write the new snapshot: a .zip, or a folder (no extension;
+    /// must not exist or be empty). Not needed with --dry-run or for
+    /// read-only migrations alone.
     #[arg(short, long, value_name = "OUT.zip")]
     pub output: Option<PathBuf>,
     /// Run the five migrations in the order that works (see below), after
@@ -137,6 +166,10 @@ pub struct MigrateArgs {
     /// Compute everything and print the reports, but write no archive.
     #[arg(long)]
     pub dry_run: bool,
+    /// Show what the run changes, as `convex-snapshot diff` would (on
+    /// stdout, or in the --json report).
+    #[arg(long)]
+    pub diff: bool,
     /// Also write the reports as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -167,6 +200,46 @@ impl From<ModeArg> for crate::migrations::Mode {
             ModeArg::Original => Self::Original,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first snapshot: a .zip file or a directory.
+    pub a: PathBuf,
+    /// The second snapshot: a .zip file or a directory.
+    pub b: PathBuf,
+    /// Print the differences as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Compare only this table (`name`, or `component/name`); repeatable.
+    #[arg(long, value_name = "T")]
+    pub table: Vec<String>,
+    /// Counts only, no documents.
+    #[arg(long)]
+    pub stat: bool,
+    /// Documents shown per table and kind (added, removed, changed).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct UnpackArgs {
+    /// The snapshot: a .zip file or a directory.
+    pub snapshot: PathBuf,
+    /// The folder to write (must not exist, or be empty).
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PackArgs {
+    /// The directory snapshot.
+    pub dir: PathBuf,
+    /// Where to write the ZIP.
+    #[arg(short, long, value_name = "OUT.zip")]
+    pub output: PathBuf,
+    /// Compression of the entries.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Default)]
+    pub compression: CompressionArg,
 }
 
 #[derive(Debug, Args)]

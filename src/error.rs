@@ -38,6 +38,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// An error at a line of an entry.
+    pub fn line(entry: &str, line: usize, message: impl std::fmt::Display) -> Error {
+        Error::Line {
+            entry: entry.to_owned(),
+            line,
+            message: message.to_string(),
+        }
+    }
+
     /// An error while reading a ZIP entry: a CRC mismatch, a truncated
     /// stream, bad deflate data.
     pub fn entry(entry: &str, err: impl std::fmt::Display) -> Error {

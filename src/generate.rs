@@ -527,7 +527,7 @@ impl TableOut<'_> {
 
 /// Writes a whole VideoAI snapshot ZIP to `path`.
 pub fn write_snapshot(path: &Path, plan: Plan, compression: Compression) -> Result<()> {
-    let mut w = ArchiveWriter::create(path, compression)?;
+    let mut w = ArchiveWriter::create_for(path, compression)?;
     w.add_bytes("README.md", README.as_bytes())?;
     let mut tables = Vec::new();
     for (name, n) in TABLES {

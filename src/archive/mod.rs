@@ -18,7 +18,7 @@ use zip::ZipArchive;
 
 use crate::error::{Error, Result};
 
-pub use write::{ArchiveWriter, Compression};
+pub use write::{ArchiveWriter, Compression, is_zip_path};
 
 /// One file of the snapshot.
 #[derive(Debug, Clone)]
@@ -214,14 +214,14 @@ impl Archive {
     pub fn copy_entry_to(&self, entry: usize, writer: &mut ArchiveWriter) -> Result<()> {
         let e = &self.entries[entry];
         match &self.source {
-            Source::Zip(zip) => {
+            Source::Zip(zip) if !writer.is_dir() => {
                 let mut zip = zip.clone();
                 let file = zip
                     .by_index_raw(e.index)
                     .map_err(|err| Error::entry(&e.name, err))?;
                 writer.raw_copy(file, &e.name)
             }
-            Source::Dir(_) => self.with_reader(entry, |r| writer.add_stream(&e.name, e.size, r)),
+            _ => self.with_reader(entry, |r| writer.add_stream(&e.name, e.size, r)),
         }
     }
 }

@@ -1,13 +1,13 @@
-//! The only writer of snapshot ZIPs. Output is deterministic (fixed entry
-//! timestamps and permissions, entries in the order they are added) and
-//! atomic: bytes go to a temporary file beside the target, which is renamed
-//! over the target only by [`ArchiveWriter::finish`]. Dropping the writer
-//! without finishing deletes the temporary file, so a failed run leaves no
-//! partial output.
+//! The only writer of snapshots: a ZIP, or a directory of the same entries.
+//! Output is deterministic (fixed entry timestamps and permissions, entries
+//! in the order they are added) and atomic: bytes go to a temporary file or
+//! folder beside the target, which is renamed into place only by
+//! [`ArchiveWriter::finish`]. Dropping the writer without finishing deletes
+//! the temporary output, so a failed run leaves nothing partial.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufWriter, Read, Seek, Write as _};
+use std::path::{Component, Path, PathBuf};
 
 use zip::write::{SimpleFileOptions, ZipWriter};
 use zip::{CompressionMethod, DateTime};
@@ -48,23 +48,36 @@ impl Compression {
     }
 }
 
-/// Writes a snapshot ZIP to a temporary file and renames it into place.
+/// Writes a snapshot to a temporary file (or folder) and renames it into place.
 pub struct ArchiveWriter {
-    zip: ZipWriter<BufWriter<File>>,
-    tmp_path: tempfile::TempPath,
+    sink: Sink,
     target: PathBuf,
     compression: Compression,
 }
 
+enum Sink {
+    Zip {
+        zip: Box<ZipWriter<BufWriter<File>>>,
+        tmp_path: tempfile::TempPath,
+    },
+    Dir {
+        tmp: tempfile::TempDir,
+        current: Option<BufWriter<File>>,
+    },
+}
+
 const LARGE_FILE: u64 = 0xFFFF_FFFF;
 
+fn parent_of(target: &Path) -> PathBuf {
+    match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    }
+}
+
 impl ArchiveWriter {
-    /// Starts a new archive that will become `target` on success.
+    /// Starts a ZIP at `target` (written to a temporary file beside it).
     pub fn create(target: &Path, compression: Compression) -> Result<ArchiveWriter> {
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-            _ => PathBuf::from("."),
-        };
         let werr = |source| Error::Write {
             path: target.to_owned(),
             source,
@@ -72,15 +85,55 @@ impl ArchiveWriter {
         let tmp = tempfile::Builder::new()
             .prefix(".convex-snapshot-")
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-            .tempfile_in(&dir)
+            .tempfile_in(parent_of(target))
             .map_err(werr)?;
         let (file, tmp_path) = tmp.into_parts();
         Ok(ArchiveWriter {
-            zip: ZipWriter::new(BufWriter::with_capacity(1 << 20, file)),
-            tmp_path,
+            sink: Sink::Zip {
+                zip: Box::new(ZipWriter::new(BufWriter::with_capacity(1 << 20, file))),
+                tmp_path,
+            },
             target: target.to_owned(),
             compression,
         })
+    }
+
+    /// Starts a directory snapshot at `target`, which must not exist or be
+    /// an empty folder (written to a temporary folder beside it).
+    pub fn create_dir(target: &Path) -> Result<ArchiveWriter> {
+        let werr = |source| Error::Write {
+            path: target.to_owned(),
+            source,
+        };
+        if target.exists() && !is_empty_dir(target) {
+            return Err(Error::Usage(format!(
+                "output folder {} exists and is not empty",
+                target.display()
+            )));
+        }
+        let tmp = tempfile::Builder::new()
+            .prefix(".convex-snapshot-")
+            .tempdir_in(parent_of(target))
+            .map_err(werr)?;
+        Ok(ArchiveWriter {
+            sink: Sink::Dir { tmp, current: None },
+            target: target.to_owned(),
+            compression: Compression::Stored,
+        })
+    }
+
+    /// Starts a ZIP when `target` ends in `.zip`, else a directory.
+    pub fn create_for(target: &Path, compression: Compression) -> Result<ArchiveWriter> {
+        if is_zip_path(target) {
+            Self::create(target, compression)
+        } else {
+            Self::create_dir(target)
+        }
+    }
+
+    /// True when writing a directory (entries cannot be raw-copied).
+    pub fn is_dir(&self) -> bool {
+        matches!(self.sink, Sink::Dir { .. })
     }
 
     fn werr(&self, err: impl Into<io::Error>) -> Error {
@@ -90,58 +143,118 @@ impl ArchiveWriter {
         }
     }
 
-    /// Copies a ZIP entry without decompressing it.
+    /// Copies a ZIP entry's compressed bytes as they are (ZIP output only).
     pub(super) fn raw_copy<R: Read + Seek>(
         &mut self,
         file: zip::read::ZipFile<'_, R>,
         name: &str,
     ) -> Result<()> {
-        self.zip
-            .raw_copy_file(file)
-            .map_err(|e| Error::entry(name, format!("cannot copy: {e}")))
+        match &mut self.sink {
+            Sink::Zip { zip, .. } => zip
+                .raw_copy_file(file)
+                .map_err(|e| Error::entry(name, format!("cannot copy: {e}"))),
+            Sink::Dir { .. } => unreachable!("raw copies only go to ZIPs"),
+        }
     }
 
-    /// Adds an entry from a stream of `size` bytes.
+    /// Adds an entry from a reader.
     pub fn add_stream(&mut self, name: &str, size: u64, reader: &mut dyn Read) -> io::Result<()> {
-        let opts = self.compression.options().large_file(size >= LARGE_FILE);
-        self.zip.start_file(name, opts)?;
-        io::copy(reader, &mut self.zip)?;
+        self.start(name, size >= LARGE_FILE)?;
+        match &mut self.sink {
+            Sink::Zip { zip, .. } => io::copy(reader, zip.as_mut())?,
+            Sink::Dir { current, .. } => io::copy(reader, current.as_mut().expect("started"))?,
+        };
         Ok(())
     }
 
-    /// Starts an entry whose bytes follow through [`ArchiveWriter::write_chunk`].
-    /// `large` must be true when it may reach 4 GiB (Zip64 sizes).
-    pub fn start_entry(&mut self, name: &str, large: bool) -> Result<()> {
+    fn start(&mut self, name: &str, large: bool) -> io::Result<()> {
         let opts = self.compression.options().large_file(large);
-        self.zip.start_file(name, opts).map_err(|e| self.werr(e))
+        match &mut self.sink {
+            Sink::Zip { zip, .. } => zip.start_file(name, opts).map_err(io::Error::other),
+            Sink::Dir { tmp, current } => {
+                if let Some(mut f) = current.take() {
+                    f.flush()?;
+                }
+                let rel = Path::new(name);
+                let safe =
+                    !name.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
+                if !safe {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("entry name {name:?} is not a relative path inside the snapshot"),
+                    ));
+                }
+                let path = tmp.path().join(rel);
+                if let Some(p) = path.parent() {
+                    std::fs::create_dir_all(p)?;
+                }
+                *current = Some(BufWriter::with_capacity(1 << 20, File::create(path)?));
+                Ok(())
+            }
+        }
     }
 
-    /// Appends bytes to the entry begun by [`ArchiveWriter::start_entry`].
+    /// Starts an entry whose bytes follow through [`ArchiveWriter::write_chunk`].
+    pub fn start_entry(&mut self, name: &str, large: bool) -> Result<()> {
+        self.start(name, large).map_err(|e| self.werr(e))
+    }
+
+    /// Appends bytes to the entry being written.
     pub fn write_chunk(&mut self, data: &[u8]) -> Result<()> {
-        use std::io::Write as _;
-        self.zip.write_all(data).map_err(|e| self.werr(e))
+        let r = match &mut self.sink {
+            Sink::Zip { zip, .. } => zip.write_all(data),
+            Sink::Dir { current, .. } => current.as_mut().expect("started").write_all(data),
+        };
+        r.map_err(|e| self.werr(e))
     }
 
-    /// Adds an entry from bytes in memory.
+    /// Adds a whole entry.
     pub fn add_bytes(&mut self, name: &str, data: &[u8]) -> Result<()> {
         self.add_stream(name, data.len() as u64, &mut &data[..])
             .map_err(|e| self.werr(e))
     }
 
-    /// Finishes the ZIP, flushes it to disk and renames it over the target.
+    /// Completes the output and renames it into place.
     pub fn finish(self) -> Result<()> {
         let target = self.target.clone();
         let werr = |source: io::Error| Error::Write {
             path: target.clone(),
             source,
         };
-        let buf = self.zip.finish().map_err(|e| werr(e.into()))?;
-        let file = buf.into_inner().map_err(|e| werr(e.into_error()))?;
-        file.sync_all().map_err(werr)?;
-        drop(file);
-        self.tmp_path
-            .persist(&self.target)
-            .map_err(|e| werr(e.error))?;
+        match self.sink {
+            Sink::Zip { zip, tmp_path } => {
+                let buf = zip.finish().map_err(|e| werr(e.into()))?;
+                let file = buf.into_inner().map_err(|e| werr(e.into_error()))?;
+                file.sync_all().map_err(werr)?;
+                drop(file);
+                tmp_path.persist(&self.target).map_err(|e| werr(e.error))?;
+            }
+            Sink::Dir { tmp, current } => {
+                if let Some(mut f) = current {
+                    f.flush().map_err(werr)?;
+                }
+                if self.target.exists() {
+                    // Checked empty at creation; remove it so the rename can land.
+                    std::fs::remove_dir(&self.target).map_err(werr)?;
+                }
+                let path = tmp.keep();
+                if let Err(e) = std::fs::rename(&path, &self.target) {
+                    let _ = std::fs::remove_dir_all(&path);
+                    return Err(werr(e));
+                }
+            }
+        }
         Ok(())
     }
+}
+
+/// True for a path that names a ZIP (ends in `.zip`).
+pub fn is_zip_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+}
+
+fn is_empty_dir(path: &Path) -> bool {
+    std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none())
 }

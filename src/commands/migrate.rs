@@ -29,6 +29,7 @@ struct Plan {
     report: Option<PathBuf>,
     json: bool,
     strict: bool,
+    diff: bool,
     compression: Compression,
 }
 
@@ -42,6 +43,8 @@ struct RunReport<'a> {
     now: u64,
     migrations: &'a [Report],
     errors: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    diff: Option<crate::diff::Diff>,
 }
 
 pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
@@ -53,21 +56,7 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
     if plan.migrations.is_empty() {
         let output = plan.output.as_deref().expect("plan requires -o");
-        let mut writer = ArchiveWriter::create(output, plan.compression)?;
-        for i in 0..snap.archive.entries().len() {
-            snap.archive.copy_entry_to(i, &mut writer)?;
-        }
-        writer
-            .finish()
-            .with_context(|| format!("writing {}", output.display()))?;
-        if !quiet {
-            eprintln!(
-                "wrote {} ({} entries copied unchanged)",
-                output.display(),
-                snap.archive.entries().len()
-            );
-        }
-        return Ok(ExitCode::SUCCESS);
+        return copy_from(&snap, output, plan.compression, quiet);
     }
 
     let now = plan
@@ -96,7 +85,7 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let failed = plan.strict && errors > 0;
     let written = match (&plan.output, failed) {
         (Some(output), false) => {
-            let mut writer = ArchiveWriter::create(output, plan.compression)?;
+            let mut writer = ArchiveWriter::create_for(output, plan.compression)?;
             write_snapshot(&db, &mut writer)?;
             writer
                 .finish()
@@ -105,6 +94,17 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
+    let diff = if plan.diff {
+        Some(diff_run(
+            &snap,
+            &db,
+            plan.output.as_deref().filter(|_| written.is_some()),
+            &temp_in,
+            quiet,
+        )?)
+    } else {
+        None
+    };
     let run_report = RunReport {
         snapshot: plan.input.display().to_string(),
         output: written.clone(),
@@ -112,6 +112,7 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         now,
         migrations: &reports,
         errors,
+        diff,
     };
     if let Some(path) = &plan.report {
         let mut data = serde_json::to_vec_pretty(&run_report)?;
@@ -120,9 +121,12 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot write the report {}", path.display()))?;
     }
     if plan.json {
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, &run_report)?;
-        std::io::Write::write_all(&mut out, b"\n")?;
+        let mut data = serde_json::to_vec_pretty(&run_report)?;
+        data.push(b'\n');
+        std::io::Write::write_all(&mut std::io::stdout().lock(), &data)?;
+    } else if let Some(d) = &run_report.diff {
+        let text = crate::commands::diff::render(d, false);
+        std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
     }
     if !quiet {
         match (&written, failed) {
@@ -138,6 +142,78 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The diff between the input and the run's result: the written output, or
+/// (dry run) a throw-away uncompressed ZIP in a temporary folder.
+fn diff_run(
+    input: &Snapshot,
+    db: &Db,
+    written: Option<&Path>,
+    temp_in: &Path,
+    quiet: bool,
+) -> anyhow::Result<crate::diff::Diff> {
+    let tmp = tempfile::Builder::new()
+        .prefix(".convex-snapshot-diff-")
+        .tempdir_in(temp_in)?;
+    let path = match written {
+        Some(p) => p.to_owned(),
+        None => {
+            let p = tmp.path().join("result.zip");
+            let mut writer = ArchiveWriter::create(&p, Compression::Stored)?;
+            write_snapshot(db, &mut writer)?;
+            writer.finish()?;
+            p
+        }
+    };
+    let after = Snapshot::open(&path)?;
+    let opts = crate::diff::Options {
+        tables: Vec::new(),
+        limit: 10,
+        stat: false,
+        quiet,
+    };
+    let mut d = crate::diff::diff(input, &after, &opts)?;
+    if written.is_none() {
+        d.b = "(result of this run)".into();
+    }
+    Ok(d)
+}
+
+/// Copies a snapshot through unchanged (`migrate` with no migration, `pack`),
+/// after checking that every line can be read.
+pub fn copy_through(
+    input: &Path,
+    output: &Path,
+    compression: Compression,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let snap = Snapshot::open(input)?;
+    check_snapshot(&snap, quiet)?.ensure_readable()?;
+    copy_from(&snap, output, compression, quiet)
+}
+
+fn copy_from(
+    snap: &Snapshot,
+    output: &Path,
+    compression: Compression,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut writer = ArchiveWriter::create_for(output, compression)?;
+    for i in 0..snap.archive.entries().len() {
+        snap.archive.copy_entry_to(i, &mut writer)?;
+    }
+    writer
+        .finish()
+        .with_context(|| format!("writing {}", output.display()))?;
+    if !quiet {
+        eprintln!(
+            "wrote {} ({} entries copied unchanged)",
+            output.display(),
+            snap.archive.entries().len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Turns arguments into a [`Plan`], refusing bad combinations before any
@@ -182,6 +258,7 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
         report: args.report.clone(),
         json: args.json,
         strict: args.strict,
+        diff: args.diff,
         compression: args.compression.into(),
     })
 }

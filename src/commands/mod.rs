@@ -2,10 +2,13 @@
 //! subcommand to its function; each returns the exit code for a run that
 //! completed (0, or 1 when it found something) or an error (exit 2).
 
+mod diff;
 mod generate;
 mod inspect;
 mod list;
-mod migrate;
+pub(crate) mod migrate;
+mod pack;
+mod unpack;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +38,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => validate::run(&args, quiet),
         Command::Migrate(args) => migrate::run(&args, quiet),
         Command::List => list::run(),
+        Command::Diff(args) => diff::run(&args, quiet),
+        Command::Unpack(args) => unpack::run(&args, quiet),
+        Command::Pack(args) => pack::run(&args, quiet),
         Command::Generate(args) => generate::run(&args, quiet),
     }
 }
@@ -71,26 +77,53 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     Ok(parent.join(file))
 }
 
-/// Checks an output ZIP path before any work: it must end in `.zip`, must not
-/// be a directory, and must not be the input.
-fn check_output(input: Option<&Path>, output: &Path) -> anyhow::Result<()> {
-    if output.extension().and_then(|e| e.to_str()) != Some("zip") {
+/// Checks an output path before any work and says which kind it is: a path
+/// ending in `.zip` is a ZIP (not a folder); a path without an extension, or
+/// an existing empty folder, is a directory snapshot. It must not be the
+/// input, nor lie inside an input folder (the input is never modified).
+fn check_output(input: Option<&Path>, output: &Path) -> anyhow::Result<OutputKind> {
+    let kind = if crate::archive::is_zip_path(output) {
+        if output.is_dir() {
+            bail!("output {} is a directory", output.display());
+        }
+        OutputKind::Zip
+    } else if output.is_dir() || output.extension().is_none() {
+        if output.exists() && !output.is_dir() {
+            bail!("output {} exists and is not a folder", output.display());
+        }
+        if output.is_dir() && std::fs::read_dir(output)?.next().is_some() {
+            bail!("output folder {} exists and is not empty", output.display());
+        }
+        OutputKind::Dir
+    } else {
         bail!(
-            "output {} must end in .zip (`npx convex import` reads the format from the extension)",
+            "output {} must end in .zip (`npx convex import` reads the format from the extension), or name a folder",
             output.display()
         );
-    }
-    if output.is_dir() {
-        bail!("output {} is a directory", output.display());
-    }
+    };
     let out = absolute(output)?;
     if let Some(input) = input
-        && input.canonicalize().ok().as_deref() == Some(out.as_path())
+        && let Ok(input) = input.canonicalize()
     {
-        bail!(
-            "output {} is the input snapshot; choose another path (the input is never modified)",
-            output.display()
-        );
+        if input == out {
+            bail!(
+                "output {} is the input snapshot; choose another path (the input is never modified)",
+                output.display()
+            );
+        }
+        if input.is_dir() && out.starts_with(&input) {
+            bail!(
+                "output {} is inside the input folder; choose a path outside it (the input is never modified)",
+                output.display()
+            );
+        }
     }
-    Ok(())
+    Ok(kind)
+}
+
+/// What an output path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutputKind {
+    Zip,
+    Dir,
 }

@@ -963,16 +963,10 @@ fn same_fields(x: &Fields, y: &Fields) -> bool {
 }
 
 fn decode_line(line: &[u8], format: &TableFormat, entry: &str, line_no: usize) -> Result<Fields> {
-    let bad = |message: String| Error::Line {
-        entry: entry.to_owned(),
-        line: line_no,
-        message,
-    };
-    let json = value::parse_json_line(line).map_err(|e| bad(e.0))?;
-    match value::decode_document(&json, format) {
+    match value::decode_line(line, format) {
         Ok(Value::Object(fields)) => Ok(fields),
         Ok(_) => unreachable!("decode_document only returns objects"),
-        Err(e) => Err(bad(format!("not a valid Convex value: {e}"))),
+        Err(e) => Err(Error::line(entry, line_no, e)),
     }
 }
 

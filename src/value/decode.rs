@@ -20,6 +20,13 @@ pub fn parse_json_line(line: &[u8]) -> Result<Json, DecodeError> {
     serde_json::from_slice(line).map_err(|e| DecodeError(format!("not valid JSON: {e}")))
 }
 
+/// Parses and decodes one JSONL line in the table's format.
+pub fn decode_line(line: &[u8], format: &TableFormat) -> Result<Value, DecodeError> {
+    let json = parse_json_line(line)?;
+    decode_document(&json, format)
+        .map_err(|e| DecodeError(format!("not a valid Convex value: {e}")))
+}
+
 /// Decodes a parsed row in the table's format. The row must be an object.
 pub fn decode_document(json: &Json, format: &TableFormat) -> Result<Value, DecodeError> {
     if !json.is_object() {

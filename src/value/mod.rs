@@ -14,7 +14,7 @@ pub mod shape;
 
 use std::collections::BTreeMap;
 
-pub use decode::{DecodeError, decode_document, json_kind, parse_json_line};
+pub use decode::{DecodeError, decode_document, decode_line, json_kind, parse_json_line};
 pub use encode::{EncodeError, encode_document, write_float};
 pub use shape::{LegacySchema, Shape};
 

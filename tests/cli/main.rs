@@ -4,9 +4,11 @@
 
 mod bad_input;
 mod common;
+mod diff;
 mod generate;
 mod inspect;
 mod migrate;
 mod migrations;
 mod real_fixture;
+mod unpack;
 mod validate;
