@@ -5,7 +5,9 @@
 use std::hint::black_box;
 
 use convex_snapshot::id::DocumentId;
-use convex_snapshot::value::{TableFormat, decode_document, encode_document, parse_json_line};
+use convex_snapshot::value::{
+    TableFormat, decode_document, decode_line, encode_document, parse_json_line,
+};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const VIDEO: &str = r#"{"_creationTime":1754230000789.2,"_id":"jd7a1b2c3d4e5f6g7h8j9k0m1n2p3q4r","actualDuration":5.0,"clerkId":"user_30aBcDeFgHiJkLmNoPqRsTuVwXy","codec":"h264","createdAt":1754230000789.0,"creditsCost":7.0,"dimensions":{"height":720.0,"width":1280.0},"downloadCount":1.0,"duration":"5","fileSize":4718592.0,"format":"mp4","generationMetrics":{"downloadTime":2350.0,"processingTime":0.0,"queueTime":0.0,"totalTime":2350.0},"generationSettings":{"resolution":"720p"},"isFavorite":false,"isPublic":true,"model":"google/veo-3","processingCompletedAt":1754230092300.0,"processingStartedAt":1754230001500.0,"prompt":"A golden retriever surfing a wave at sunset, cinematic drone shot","quality":"standard","r2FileKey":"videos/user_30aBcDeFgHiJkLmNoPqRsTuVwXy/1754230090000-k3j4h5g6f7d8s.mp4","replicateJobId":"9x2kqv1m7drj00cr8tzbq3wa4c","shareCount":0.0,"status":"completed","updatedAt":1754230092300.0,"videoUrl":"https://replicate.delivery/xezq/AbCdEf123/output.mp4","viewCount":3.0}"#;
@@ -28,6 +30,9 @@ fn lines(c: &mut Criterion) {
     let json = parse_json_line(VIDEO.as_bytes()).unwrap();
     g.bench_function("decode_uniform", |b| {
         b.iter(|| decode_document(black_box(&json), &TableFormat::Uniform))
+    });
+    g.bench_function("decode_line_direct", |b| {
+        b.iter(|| decode_line(black_box(VIDEO.as_bytes()), &TableFormat::Uniform))
     });
     let value = decode_document(&json, &TableFormat::Uniform).unwrap();
     g.bench_function("encode_uniform", |b| {

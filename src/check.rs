@@ -206,7 +206,8 @@ struct BatchOut {
     problems: Vec<Problem>,
     ids: Vec<([u8; 16], usize)>,
     numbers: BTreeMap<u32, (u64, usize)>,
-    fields: BTreeMap<String, FieldStats>,
+    /// Per field: rows present, and rows per value type (by `Value::type_index`).
+    fields: rustc_hash::FxHashMap<String, (u64, [u64; 8])>,
     max_size: usize,
     max_creation_time: Option<f64>,
 }
@@ -456,11 +457,11 @@ fn check_table(
                 let e = out.numbers.entry(n).or_insert((0, line));
                 e.0 += count;
             }
-            for (f, s) in b.fields {
+            for (f, (present, types)) in b.fields {
                 let e = out.fields.entry(f).or_default();
-                e.present += s.present;
-                for (t, c) in s.types {
-                    *e.types.entry(t).or_default() += c;
+                e.0 += present;
+                for (t, c) in e.1.iter_mut().zip(types) {
+                    *t += c;
                 }
             }
             out.max_size = out.max_size.max(b.max_size);
@@ -494,10 +495,39 @@ fn check_table(
         compressed_bytes: entry.compressed_size,
         uncompressed_bytes: entry.size,
         format: format.name(),
-        fields: out.fields,
+        fields: out
+            .fields
+            .into_iter()
+            .map(|(name, (present, types))| {
+                let types = Value::TYPE_NAMES
+                    .iter()
+                    .zip(types)
+                    .filter(|(_, c)| *c > 0)
+                    .map(|(n, c)| (*n, c))
+                    .collect();
+                (name, FieldStats { present, types })
+            })
+            .collect(),
         max_document_size: out.max_size,
         max_creation_time: out.max_creation_time,
     })
+}
+
+/// The two-step decode, telling an unreadable line (not JSON, not an
+/// object: `true`) from an invalid value (`false`).
+fn slow_decode(line: &[u8], format: &TableFormat) -> Result<Value, (bool, String)> {
+    let json = value::parse_json_line(line).map_err(|e| (true, e.to_string()))?;
+    if !json.is_object() {
+        return Err((
+            true,
+            format!(
+                "expected a JSON object, found {}",
+                crate::value::json_kind(&json)
+            ),
+        ));
+    }
+    value::decode_document(&json, format)
+        .map_err(|e| (false, format!("not a valid Convex value: {e}")))
 }
 
 fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
@@ -539,27 +569,22 @@ fn check_batch(batch: &Batch, format: &TableFormat, entry: &str) -> BatchOut {
             );
             continue;
         }
-        let json = match value::parse_json_line(line) {
-            Ok(j) => j,
-            Err(e) => {
-                unreadable(e.to_string());
-                continue;
-            }
-        };
-        if !json.is_object() {
-            unreadable(format!(
-                "expected a JSON object, found {}",
-                crate::value::json_kind(&json)
-            ));
-            continue;
-        }
+        let direct = value::decode_direct(line, format);
         let mut err = |msg: String| out.problems.push(Problem::error(entry, Some(line_no), msg));
-        let doc = match value::decode_document(&json, format) {
-            Ok(v) => v,
-            Err(e) => {
-                err(format!("not a valid Convex value: {e}"));
-                continue;
-            }
+        let doc = match direct {
+            Some(doc) => doc,
+            None => match slow_decode(line, format) {
+                Ok(doc) => doc,
+                Err((true, msg)) => {
+                    out.problems
+                        .push(Problem::unreadable(entry, Some(line_no), msg));
+                    continue;
+                }
+                Err((false, msg)) => {
+                    err(msg);
+                    continue;
+                }
+            },
         };
         let Value::Object(fields) = &doc else {
             unreachable!("decode_document only returns objects")
@@ -598,16 +623,25 @@ fn check_batch(batch: &Batch, format: &TableFormat, entry: &str) -> BatchOut {
                 ));
             }
         }
-        let nesting = doc.nesting();
-        if nesting > MAX_DOCUMENT_NESTING {
+        let m = doc.measure();
+        if m.nesting > MAX_DOCUMENT_NESTING {
             err(format!(
-                "document nesting {nesting} is deeper than {MAX_DOCUMENT_NESTING}"
+                "document nesting {} is deeper than {MAX_DOCUMENT_NESTING}",
+                m.nesting
             ));
         }
-        if let Some(msg) = check_limits(&doc) {
-            err(msg);
+        if m.max_fields > MAX_OBJECT_FIELDS {
+            err(format!(
+                "an object has {} fields; the limit is {MAX_OBJECT_FIELDS}",
+                m.max_fields
+            ));
+        } else if m.max_array > MAX_ARRAY_LEN {
+            err(format!(
+                "an array has {} elements; the limit is {MAX_ARRAY_LEN}",
+                m.max_array
+            ));
         }
-        let size = doc.size();
+        let size = m.size;
         if size > MAX_DOCUMENT_SIZE {
             err(format!(
                 "document size {size} is over the 1 MiB limit ({MAX_DOCUMENT_SIZE})"
@@ -615,37 +649,15 @@ fn check_batch(batch: &Batch, format: &TableFormat, entry: &str) -> BatchOut {
         }
         out.max_size = out.max_size.max(size);
         for (k, v) in fields {
-            let s = out.fields.entry(k.clone()).or_default();
-            s.present += 1;
-            *s.types.entry(v.type_name()).or_default() += 1;
+            let s = match out.fields.get_mut(k) {
+                Some(s) => s,
+                None => out.fields.entry(k.clone()).or_default(),
+            };
+            s.0 += 1;
+            s.1[v.type_index()] += 1;
         }
     }
     out
-}
-
-/// Field count per object and array length, at every depth.
-pub(crate) fn check_limits(v: &Value) -> Option<String> {
-    match v {
-        Value::Object(fields) => {
-            if fields.len() > MAX_OBJECT_FIELDS {
-                return Some(format!(
-                    "an object has {} fields; the limit is {MAX_OBJECT_FIELDS}",
-                    fields.len()
-                ));
-            }
-            fields.values().find_map(check_limits)
-        }
-        Value::Array(items) => {
-            if items.len() > MAX_ARRAY_LEN {
-                return Some(format!(
-                    "an array has {} elements; the limit is {MAX_ARRAY_LEN}",
-                    items.len()
-                ));
-            }
-            items.iter().find_map(check_limits)
-        }
-        _ => None,
-    }
 }
 
 /// `_storage/documents.jsonl` metadata, as `FileStorageZipMetadata`.

@@ -35,10 +35,15 @@ impl Batch {
             _ => &self.data[..],
         };
         let empty = self.data.is_empty();
-        data.split(|&b| b == b'\n')
-            .filter(move |_| !empty)
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+        ends.filter(move |_| !empty)
             .enumerate()
-            .map(|(i, line)| (self.first_line + i, line))
+            .map(move |(i, end)| {
+                let line = &data[start..end];
+                start = end + 1;
+                (self.first_line + i, line)
+            })
     }
 }
 
@@ -108,7 +113,7 @@ pub fn scan_source<B: Send>(
                     progress.inc((filled - start) as u64);
                     data.truncate(filled);
                     let eof = filled == start;
-                    if !eof && let Some(cut) = data.iter().rposition(|&b| b == b'\n') {
+                    if !eof && let Some(cut) = memchr::memrchr(b'\n', &data) {
                         carry = data.split_off(cut + 1);
                     } else if !eof {
                         // No newline in a whole batch: keep reading into it.
@@ -118,7 +123,7 @@ pub fn scan_source<B: Send>(
                     if data.is_empty() {
                         break;
                     }
-                    let lines = data.iter().filter(|&&b| b == b'\n').count()
+                    let lines = memchr::memchr_iter(b'\n', &data).count()
                         + usize::from(data.last() != Some(&b'\n'));
                     let batch = Batch {
                         first_line: next_line,

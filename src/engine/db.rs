@@ -8,17 +8,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::check::{Report, check_limits};
+use crate::check::Report;
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::layout::ComponentPath;
 use crate::lines::{Batch, Source, scan_source};
 use crate::progress::Progress;
 use crate::snapshot::Snapshot;
-use crate::value::{
-    self, LegacySchema, MAX_DOCUMENT_NESTING, MAX_DOCUMENT_SIZE, TableFormat, Value,
-    check_field_name,
-};
+use crate::value::{self, LegacySchema, TableFormat, Value, check_field_name};
 
 /// The fields of a document, system fields included.
 pub type Fields = BTreeMap<String, Value>;
@@ -897,19 +894,8 @@ fn encode_checked(fields: Fields, format: &TableFormat) -> Result<Vec<u8>, Strin
     }
     let doc = Value::Object(fields);
     check_names(&doc)?;
-    if doc.nesting() > MAX_DOCUMENT_NESTING {
-        return Err(format!(
-            "the document would nest deeper than {MAX_DOCUMENT_NESTING}"
-        ));
-    }
-    if let Some(msg) = check_limits(&doc) {
-        return Err(msg);
-    }
-    let size = doc.size();
-    if size > MAX_DOCUMENT_SIZE {
-        return Err(format!(
-            "the document would be {size} bytes, over the 1 MiB limit"
-        ));
+    if let Some(msg) = doc.measure().limit_error() {
+        return Err(format!("the new document breaks a limit: {msg}"));
     }
     let bytes = value::encode_document(&doc, format).map_err(|e| e.0)?;
     if !matches!(format, TableFormat::Uniform) {

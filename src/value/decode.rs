@@ -20,11 +20,117 @@ pub fn parse_json_line(line: &[u8]) -> Result<Json, DecodeError> {
     serde_json::from_slice(line).map_err(|e| DecodeError(format!("not valid JSON: {e}")))
 }
 
-/// Parses and decodes one JSONL line in the table's format.
+/// Parses and decodes one JSONL line in the table's format. Uniform and
+/// sidecar-less rows are decoded straight from the text (no intermediate
+/// `serde_json::Value`); anything that path refuses goes through
+/// [`parse_json_line`] and [`decode_document`], whose result and message
+/// decide, so both paths always agree.
 pub fn decode_line(line: &[u8], format: &TableFormat) -> Result<Value, DecodeError> {
+    if let Some(v) = decode_direct(line, format) {
+        return Ok(v);
+    }
     let json = parse_json_line(line)?;
     decode_document(&json, format)
         .map_err(|e| DecodeError(format!("not a valid Convex value: {e}")))
+}
+
+/// The fast path of [`decode_line`]: `None` when the line is not a valid
+/// document of a uniform or sidecar-less table (or the table is legacy).
+pub fn decode_direct(line: &[u8], format: &TableFormat) -> Option<Value> {
+    let uniform = match format {
+        TableFormat::Uniform => true,
+        TableFormat::Missing => false,
+        TableFormat::Legacy(_) => return None,
+    };
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let v = serde::de::DeserializeSeed::deserialize(Direct { uniform }, &mut de).ok()?;
+    de.end().ok()?;
+    matches!(v, Value::Object(_)).then_some(v)
+}
+
+/// Decodes JSON text straight into a [`Value`]: uniform rules
+/// (`from_clean_lossless`) or, for sidecar-less tables, every number a
+/// Float64 and no `$`-objects.
+#[derive(Clone, Copy)]
+struct Direct {
+    uniform: bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Direct {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Direct {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Convex value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
+        Ok(if self.uniform {
+            Value::Int64(i)
+        } else {
+            Value::Float64(i as f64)
+        })
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
+        Ok(match i64::try_from(u) {
+            Ok(i) if self.uniform => Value::Int64(i),
+            _ => Value::Float64(u as f64),
+        })
+    }
+
+    fn visit_f64<E>(self, f: f64) -> Result<Value, E> {
+        Ok(Value::Float64(f))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(self)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        use serde::de::Error as _;
+        // Convex writes keys sorted, so collect them in a Vec and build the
+        // map in one go (`BTreeMap::from_iter` bulk-builds sorted input and
+        // keeps the last of duplicate keys, like repeated inserts).
+        let mut fields: Vec<(String, Value)> = Vec::with_capacity(map.size_hint().unwrap_or(8));
+        while let Some(key) = map.next_key::<String>()? {
+            if fields.is_empty() && self.uniform && key.starts_with('$') {
+                // `$bytes`, `$integer`, `$float`: the slow path decides.
+                return Err(A::Error::custom("special object"));
+            }
+            check_field_name(&key).map_err(A::Error::custom)?;
+            let v = map.next_value_seed(self)?;
+            fields.push((key, v));
+        }
+        Ok(Value::Object(fields.into_iter().collect()))
+    }
 }
 
 /// Decodes a parsed row in the table's format. The row must be an object.

@@ -14,7 +14,9 @@ pub mod shape;
 
 use std::collections::BTreeMap;
 
-pub use decode::{DecodeError, decode_document, decode_line, json_kind, parse_json_line};
+pub use decode::{
+    DecodeError, decode_direct, decode_document, decode_line, json_kind, parse_json_line,
+};
 pub use encode::{EncodeError, encode_document, write_float};
 pub use shape::{LegacySchema, Shape};
 
@@ -66,17 +68,27 @@ pub const MAX_ARRAY_LEN: usize = 8192;
 pub const MAX_FIELD_NAME_LEN: usize = 1024;
 
 impl Value {
+    /// The type names shown in reports, by [`Value::type_index`].
+    pub const TYPE_NAMES: [&'static str; 8] = [
+        "null", "boolean", "int64", "float64", "string", "bytes", "array", "object",
+    ];
+
     /// The type name shown in reports.
     pub fn type_name(&self) -> &'static str {
+        Self::TYPE_NAMES[self.type_index()]
+    }
+
+    /// The position of the value's type in [`Value::TYPE_NAMES`].
+    pub fn type_index(&self) -> usize {
         match self {
-            Value::Null => "null",
-            Value::Bool(_) => "boolean",
-            Value::Int64(_) => "int64",
-            Value::Float64(_) => "float64",
-            Value::String(_) => "string",
-            Value::Bytes(_) => "bytes",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Int64(_) => 2,
+            Value::Float64(_) => 3,
+            Value::String(_) => 4,
+            Value::Bytes(_) => 5,
+            Value::Array(_) => 6,
+            Value::Object(_) => 7,
         }
     }
 
@@ -94,6 +106,44 @@ impl Value {
                     .map(|(k, v)| k.len() + 1 + v.size())
                     .sum::<usize>()
             }
+        }
+    }
+
+    /// Size, nesting and the largest object and array, in one walk.
+    pub fn measure(&self) -> Measure {
+        match self {
+            Value::Array(items) => {
+                let mut m = Measure {
+                    size: 2,
+                    nesting: 0,
+                    max_fields: 0,
+                    max_array: items.len(),
+                };
+                for item in items {
+                    m.absorb(item.measure(), 0);
+                }
+                m.nesting += 1;
+                m
+            }
+            Value::Object(fields) => {
+                let mut m = Measure {
+                    size: 2,
+                    nesting: 0,
+                    max_fields: fields.len(),
+                    max_array: 0,
+                };
+                for (k, v) in fields {
+                    m.absorb(v.measure(), k.len() + 1);
+                }
+                m.nesting += 1;
+                m
+            }
+            scalar => Measure {
+                size: scalar.size(),
+                nesting: 0,
+                max_fields: 0,
+                max_array: 0,
+            },
         }
     }
 
@@ -141,6 +191,57 @@ impl Value {
     }
 }
 
+/// What [`Value::measure`] finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measure {
+    /// Convex's size metric.
+    pub size: usize,
+    /// Nesting depth, as [`Value::nesting`].
+    pub nesting: usize,
+    /// Fields of the largest object.
+    pub max_fields: usize,
+    /// Elements of the largest array.
+    pub max_array: usize,
+}
+
+impl Measure {
+    fn absorb(&mut self, inner: Measure, extra_size: usize) {
+        self.size += inner.size + extra_size;
+        self.nesting = self.nesting.max(inner.nesting);
+        self.max_fields = self.max_fields.max(inner.max_fields);
+        self.max_array = self.max_array.max(inner.max_array);
+    }
+
+    /// The first limit the value breaks, as a message.
+    pub fn limit_error(&self) -> Option<String> {
+        if self.nesting > MAX_DOCUMENT_NESTING {
+            return Some(format!(
+                "document nesting {} is deeper than {MAX_DOCUMENT_NESTING}",
+                self.nesting
+            ));
+        }
+        if self.max_fields > MAX_OBJECT_FIELDS {
+            return Some(format!(
+                "an object has {} fields; the limit is {MAX_OBJECT_FIELDS}",
+                self.max_fields
+            ));
+        }
+        if self.max_array > MAX_ARRAY_LEN {
+            return Some(format!(
+                "an array has {} elements; the limit is {MAX_ARRAY_LEN}",
+                self.max_array
+            ));
+        }
+        if self.size > MAX_DOCUMENT_SIZE {
+            return Some(format!(
+                "document size {} is over the 1 MiB limit ({MAX_DOCUMENT_SIZE})",
+                self.size
+            ));
+        }
+        None
+    }
+}
+
 /// Checks a field name the way the backend does (`check_valid_field_name`):
 /// no leading `$`, only printable ASCII, at most 1024 bytes.
 pub fn check_field_name(name: &str) -> Result<(), String> {
@@ -152,6 +253,9 @@ pub fn check_field_name(name: &str) -> Result<(), String> {
             "field name of {} bytes is longer than {MAX_FIELD_NAME_LEN}",
             name.len()
         ));
+    }
+    if name.bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return Ok(());
     }
     if let Some(c) = name.chars().find(|c| !(' '..='~').contains(c)) {
         return Err(format!(

@@ -255,3 +255,74 @@ fn identifiers_and_field_names() {
     assert!(check_field_name("é").is_err());
     assert!(check_field_name(&"a".repeat(1025)).is_err());
 }
+
+/// The direct decoder agrees with the two-step one on every line it accepts,
+/// and leaves to it everything else.
+#[test]
+fn direct_decode_agrees_with_the_two_step_decode() {
+    use crate::engine::db::same_value;
+    let lines: &[&str] = &[
+        r#"{"a":5,"b":5.0,"c":-0,"d":-0.0,"e":9223372036854775807,"f":9223372036854775808}"#,
+        r#"{"g":-9223372036854775808,"h":-9223372036854775809,"i":1e308,"j":1.7976931348623157e308}"#,
+        r#"{"k":"\u0000\ud83d\ude00","l":[],"m":{},"n":[[1,[2.5]],{"x":null}],"o":true,"p":false}"#,
+        r#"{"dup":1,"dup":2.5}"#,
+        r#"{"bytes":{"$bytes":"AAE="},"nan":{"$float":"AAAAAAAA+H8="}}"#,
+        r#"{"$bytes":"AAE="}"#,
+        r#"{"a":{"$bad":1}}"#,
+        r#"{"bad key é":1}"#,
+        r#"{"x":1}   "#,
+        r#"[1,2]"#,
+        r#"{"x":1} tail"#,
+        r#"{"x":1e400}"#,
+        r#"{"x":0.1,"y":0.30000000000000004,"z":123456789012345680000.0}"#,
+    ];
+    for format in [TableFormat::Uniform, TableFormat::Missing] {
+        for line in lines {
+            let slow = parse_json_line(line.as_bytes())
+                .ok()
+                .and_then(|j| decode_document(&j, &format).ok());
+            match crate::value::decode_direct(line.as_bytes(), &format) {
+                Some(fast) => {
+                    let slow =
+                        slow.unwrap_or_else(|| panic!("{line}: only the fast path accepts it"));
+                    assert!(same_value(&fast, &slow), "{line}: {fast:?} vs {slow:?}");
+                }
+                None => {
+                    // decode_line still gives the two-step result.
+                    let via = crate::value::decode_line(line.as_bytes(), &format).ok();
+                    assert_eq!(via.is_some(), slow.is_some(), "{line}");
+                }
+            }
+        }
+    }
+}
+
+/// The same agreement on every row of a generated VideoAI snapshot.
+#[test]
+fn direct_decode_agrees_on_a_generated_snapshot() {
+    use crate::engine::db::same_value;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.zip");
+    crate::generate::write_snapshot(
+        &path,
+        crate::generate::Plan::new(3, 300),
+        crate::archive::Compression::Stored,
+    )
+    .unwrap();
+    let snap = crate::snapshot::Snapshot::open(&path).unwrap();
+    let mut rows = 0;
+    for comp in snap.components.values() {
+        for table in comp.tables.values() {
+            let format = snap.table_format(table).unwrap();
+            let data = snap.archive.read_all(table.documents.unwrap()).unwrap();
+            for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let slow = decode_document(&parse_json_line(line).unwrap(), &format).unwrap();
+                if let Some(fast) = crate::value::decode_direct(line, &format) {
+                    assert!(same_value(&fast, &slow));
+                    rows += 1;
+                }
+            }
+        }
+    }
+    assert!(rows > 1000, "{rows}");
+}
