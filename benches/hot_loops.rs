@@ -46,8 +46,7 @@ fn lines(c: &mut Criterion) {
 /// write the temporary table files; no ZIP is written.
 fn migration(c: &mut Criterion) {
     use convex_snapshot::archive::Compression;
-    use convex_snapshot::check::check_snapshot;
-    use convex_snapshot::engine::Db;
+    use convex_snapshot::engine::{Db, preflight};
     use convex_snapshot::generate::{Plan, write_snapshot};
     use convex_snapshot::migrations::{self, Mode};
     use convex_snapshot::snapshot::Snapshot;
@@ -56,7 +55,8 @@ fn migration(c: &mut Criterion) {
     let path = dir.path().join("bench.zip");
     write_snapshot(&path, Plan::new(1, 2000), Compression::Fast).unwrap();
     let snap = Snapshot::open(&path).unwrap();
-    let report = check_snapshot(&snap, true).unwrap();
+    let pre = preflight(&snap, true).unwrap();
+    let report = convex_snapshot::check::check_snapshot(&snap, true).unwrap();
     let videos_bytes: u64 = report.components[0]
         .tables
         .iter()
@@ -70,7 +70,7 @@ fn migration(c: &mut Criterion) {
         let m = migrations::find(name).unwrap();
         g.bench_function(name, |b| {
             b.iter(|| {
-                let mut db = Db::open(&snap, &report, 1_754_240_000_000, dir.path(), true).unwrap();
+                let mut db = Db::open(&snap, &pre, 1_754_240_000_000, dir.path(), true).unwrap();
                 black_box(migrations::run(m, &mut db, Mode::Fixed).unwrap())
             })
         });

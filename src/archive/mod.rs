@@ -7,6 +7,7 @@
 //! through positional reads, so opening an entry costs no re-parse.
 
 mod write;
+mod zipout;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};

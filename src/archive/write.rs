@@ -9,8 +9,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, Write as _};
 use std::path::{Component, Path, PathBuf};
 
-use zip::write::{SimpleFileOptions, ZipWriter};
-use zip::{CompressionMethod, DateTime};
+use super::zipout::ZipOut;
 
 use crate::error::{Error, Result};
 
@@ -29,21 +28,13 @@ pub enum Compression {
 }
 
 impl Compression {
-    fn options(self) -> SimpleFileOptions {
-        let base = SimpleFileOptions::default()
-            .last_modified_time(DateTime::DEFAULT)
-            .unix_permissions(0o644);
+    /// The deflate level, or `None` to store.
+    fn level(self) -> Option<u32> {
         match self {
-            Compression::Stored => base.compression_method(CompressionMethod::Stored),
-            Compression::Fast => base
-                .compression_method(CompressionMethod::Deflated)
-                .compression_level(Some(1)),
-            Compression::Default => base
-                .compression_method(CompressionMethod::Deflated)
-                .compression_level(Some(6)),
-            Compression::Best => base
-                .compression_method(CompressionMethod::Deflated)
-                .compression_level(Some(9)),
+            Compression::Stored => None,
+            Compression::Fast => Some(1),
+            Compression::Default => Some(6),
+            Compression::Best => Some(9),
         }
     }
 }
@@ -57,7 +48,7 @@ pub struct ArchiveWriter {
 
 enum Sink {
     Zip {
-        zip: Box<ZipWriter<BufWriter<File>>>,
+        zip: Box<ZipOut>,
         tmp_path: tempfile::TempPath,
     },
     Dir {
@@ -90,7 +81,7 @@ impl ArchiveWriter {
         let (file, tmp_path) = tmp.into_parts();
         Ok(ArchiveWriter {
             sink: Sink::Zip {
-                zip: Box::new(ZipWriter::new(BufWriter::with_capacity(1 << 20, file))),
+                zip: Box::new(ZipOut::new(file)),
                 tmp_path,
             },
             target: target.to_owned(),
@@ -146,31 +137,49 @@ impl ArchiveWriter {
     /// Copies a ZIP entry's compressed bytes as they are (ZIP output only).
     pub(super) fn raw_copy<R: Read + Seek>(
         &mut self,
-        file: zip::read::ZipFile<'_, R>,
+        mut file: zip::read::ZipFile<'_, R>,
         name: &str,
     ) -> Result<()> {
-        match &mut self.sink {
-            Sink::Zip { zip, .. } => zip
-                .raw_copy_file(file)
-                .map_err(|e| Error::entry(name, format!("cannot copy: {e}"))),
+        let method = match file.compression() {
+            zip::CompressionMethod::Stored => 0,
+            zip::CompressionMethod::Deflated => 8,
+            other => {
+                return Err(Error::entry(
+                    name,
+                    format!("cannot copy an entry compressed with {other:?}"),
+                ));
+            }
+        };
+        let (crc, compressed, size) = (file.crc32(), file.compressed_size(), file.size());
+        let r = match &mut self.sink {
+            Sink::Zip { zip, .. } => zip.raw_entry(name, method, crc, compressed, size, &mut file),
             Sink::Dir { .. } => unreachable!("raw copies only go to ZIPs"),
-        }
+        };
+        r.map_err(|e| Error::entry(name, format!("cannot copy: {e}")))
     }
 
     /// Adds an entry from a reader.
     pub fn add_stream(&mut self, name: &str, size: u64, reader: &mut dyn Read) -> io::Result<()> {
         self.start(name, size >= LARGE_FILE)?;
-        match &mut self.sink {
-            Sink::Zip { zip, .. } => io::copy(reader, zip.as_mut())?,
-            Sink::Dir { current, .. } => io::copy(reader, current.as_mut().expect("started"))?,
-        };
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = reader.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            match &mut self.sink {
+                Sink::Zip { zip, .. } => zip.write_data(&buf[..n])?,
+                Sink::Dir { current, .. } => {
+                    current.as_mut().expect("started").write_all(&buf[..n])?
+                }
+            }
+        }
         Ok(())
     }
 
     fn start(&mut self, name: &str, large: bool) -> io::Result<()> {
-        let opts = self.compression.options().large_file(large);
         match &mut self.sink {
-            Sink::Zip { zip, .. } => zip.start_file(name, opts).map_err(io::Error::other),
+            Sink::Zip { zip, .. } => zip.start(name, self.compression.level(), large),
             Sink::Dir { tmp, current } => {
                 if let Some(mut f) = current.take() {
                     f.flush()?;
@@ -202,7 +211,7 @@ impl ArchiveWriter {
     /// Appends bytes to the entry being written.
     pub fn write_chunk(&mut self, data: &[u8]) -> Result<()> {
         let r = match &mut self.sink {
-            Sink::Zip { zip, .. } => zip.write_all(data),
+            Sink::Zip { zip, .. } => zip.write_data(data),
             Sink::Dir { current, .. } => current.as_mut().expect("started").write_all(data),
         };
         r.map_err(|e| self.werr(e))
@@ -223,8 +232,7 @@ impl ArchiveWriter {
         };
         match self.sink {
             Sink::Zip { zip, tmp_path } => {
-                let buf = zip.finish().map_err(|e| werr(e.into()))?;
-                let file = buf.into_inner().map_err(|e| werr(e.into_error()))?;
+                let file = zip.finish().map_err(werr)?;
                 file.sync_all().map_err(werr)?;
                 drop(file);
                 tmp_path.persist(&self.target).map_err(|e| werr(e.error))?;

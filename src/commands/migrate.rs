@@ -9,9 +9,8 @@ use anyhow::{Context as _, bail};
 use serde::Serialize;
 
 use crate::archive::{ArchiveWriter, Compression};
-use crate::check::check_snapshot;
 use crate::cli::MigrateArgs;
-use crate::engine::{Db, default_now, write_snapshot};
+use crate::engine::{Db, default_now, preflight, write_snapshot};
 use crate::migrations::{self, ALL, Migration, Mode, REGISTRY, Report};
 use crate::snapshot::Snapshot;
 
@@ -51,8 +50,7 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let plan = plan(args)?;
     let snap = Snapshot::open(&plan.input)?;
     // Refuse input that `convex import` could not read, before any work.
-    let check = check_snapshot(&snap, quiet)?;
-    check.ensure_readable()?;
+    let pre = preflight(&snap, quiet)?;
 
     if plan.migrations.is_empty() {
         let output = plan.output.as_deref().expect("plan requires -o");
@@ -61,7 +59,7 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 
     let now = plan
         .now
-        .unwrap_or_else(|| default_now(check.max_creation_time()));
+        .unwrap_or_else(|| default_now(pre.max_creation_time));
     if now >= MAX_NOW_MS {
         bail!(
             "the clock {now} ms is past the year 2286, where new _creationTimes would lose precision; give an earlier --now"
@@ -71,7 +69,7 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         Some(out) => parent_dir(out),
         None => std::env::temp_dir(),
     };
-    let mut db = Db::open(&snap, &check, now, &temp_in, quiet)?;
+    let mut db = Db::open(&snap, &pre, now, &temp_in, quiet)?;
     let mut reports = Vec::new();
     for m in &plan.migrations {
         let report = migrations::run(*m, &mut db, plan.mode)
@@ -189,7 +187,7 @@ pub fn copy_through(
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let snap = Snapshot::open(input)?;
-    check_snapshot(&snap, quiet)?.ensure_readable()?;
+    preflight(&snap, quiet)?;
     copy_from(&snap, output, compression, quiet)
 }
 

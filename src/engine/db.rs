@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::check::Report;
+use super::Preflight;
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::layout::ComponentPath;
@@ -166,7 +166,7 @@ impl<'s> Db<'s> {
     /// fresh folder inside `temp_in`, removed when the `Db` is dropped.
     pub fn open(
         snap: &'s Snapshot,
-        report: &Report,
+        preflight: &Preflight,
         now_ms: u64,
         temp_in: &Path,
         quiet: bool,
@@ -183,14 +183,11 @@ impl<'s> Db<'s> {
                     listed.insert(line.name, line.id);
                 }
             }
-            let summary = report
-                .components
-                .iter()
-                .find(|c| c.path == root_path.to_string());
             for (name, table) in &root.tables {
-                let from_ids = summary
-                    .and_then(|s| s.tables.iter().find(|t| &t.name == name))
-                    .and_then(|t| t.number);
+                let from_ids = preflight
+                    .first_numbers
+                    .get(&(root_path.clone(), name.clone()))
+                    .copied();
                 let Some(number) = listed.get(name).copied().or(from_ids) else {
                     // No rows and not listed: the importer gives it a fresh
                     // number; so will we, if a migration inserts into it.
@@ -395,7 +392,10 @@ impl<'s> Db<'s> {
             let path = path.to_owned();
             move |source| Error::Write { path, source }
         };
-        let mut out_file = BufWriter::new(File::create(&out_path).map_err(werr(&out_path))?);
+        // The rewritten table is only written once a batch changes something:
+        // then the unchanged bytes before it are copied from the source.
+        let mut out_file: Option<BufWriter<File>> = None;
+        let mut done_sources: Vec<Source<'_>> = Vec::new();
         let mut ins_file = BufWriter::new(File::create(&ins_path).map_err(werr(&ins_path))?);
         let mut result = MapResult::default();
         let mut new_ids: HashSet<[u8; 16]> = HashSet::new();
@@ -411,6 +411,7 @@ impl<'s> Db<'s> {
         let progress = self.progress(state, &format!("{}: {table}", self.migration));
         for (seg, (source, entry)) in self.sources(table, state).into_iter().enumerate() {
             let seg_ranks = ranks.get(seg).map(Vec::as_slice).unwrap_or(&[]);
+            let mut consumed: u64 = 0;
             scan_source(
                 source,
                 &progress,
@@ -434,10 +435,21 @@ impl<'s> Db<'s> {
                             )));
                         }
                     }
-                    if let Err(e) = out_file
-                        .write_all(&b.out)
-                        .and_then(|()| ins_file.write_all(&b.inserts))
-                    {
+                    if out_file.is_none() && b.updated + b.deleted > 0 {
+                        match start_rewrite(&out_path, &done_sources, source, consumed) {
+                            Ok(f) => out_file = Some(f),
+                            Err(e) => {
+                                failed = Some(e);
+                                return;
+                            }
+                        }
+                    }
+                    consumed += b.input_len;
+                    let written = match &mut out_file {
+                        Some(f) => f.write_all(&b.out),
+                        None => Ok(()),
+                    };
+                    if let Err(e) = written.and_then(|()| ins_file.write_all(&b.inserts)) {
                         failed = Some(Error::Write {
                             path: out_path.clone(),
                             source: e,
@@ -457,11 +469,14 @@ impl<'s> Db<'s> {
             if let Some(e) = failed.take() {
                 return Err(e);
             }
+            done_sources.push(source);
         }
         progress.finish();
-        out_file.flush().map_err(werr(&out_path))?;
+        if let Some(mut f) = out_file {
+            f.flush().map_err(werr(&out_path))?;
+        }
         ins_file.flush().map_err(werr(&ins_path))?;
-        drop((out_file, ins_file));
+        drop(ins_file);
         self.temp_files += 2;
         self.next_seq += result.rows;
         if result.updated + result.deleted > 0 {
@@ -717,6 +732,8 @@ struct MapContext<'a> {
 
 #[derive(Default)]
 struct MapBatch {
+    /// Bytes of input the batch covered.
+    input_len: u64,
     out: Vec<u8>,
     inserts: Vec<u8>,
     new_ids: Vec<[u8; 16]>,
@@ -737,6 +754,7 @@ fn map_batch(
     f: &(impl Fn(&Doc) -> Result<Effect, String> + Sync),
 ) -> Result<MapBatch> {
     let mut out = MapBatch {
+        input_len: batch.data.len() as u64,
         out: Vec::with_capacity(batch.data.len()),
         ..MapBatch::default()
     };
@@ -820,6 +838,45 @@ fn map_batch(
         }
     }
     Ok(out)
+}
+
+/// Opens the rewritten table file and copies into it the rows before the
+/// first change: all of the earlier segments (each ending with a newline)
+/// and the first `prefix` bytes of the current one (whole lines).
+fn start_rewrite(
+    path: &Path,
+    done: &[Source<'_>],
+    current: Source<'_>,
+    prefix: u64,
+) -> Result<BufWriter<File>> {
+    use std::io::Read as _;
+    let werr = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let mut f = BufWriter::with_capacity(1 << 20, File::create(path).map_err(werr)?);
+    for source in done {
+        let last = source.with_reader(|r| {
+            let mut last = b'\n';
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = r.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                f.write_all(&buf[..n])?;
+                last = buf[n - 1];
+            }
+            Ok(last)
+        })?;
+        if last != b'\n' {
+            f.write_all(b"\n").map_err(werr)?;
+        }
+    }
+    if prefix > 0 {
+        current.with_reader(|r| std::io::copy(&mut r.take(prefix), &mut f).map(|_| ()))?;
+    }
+    Ok(f)
 }
 
 /// Builds and encodes a new document: a derived `_id` and a `_creationTime`

@@ -294,7 +294,7 @@ mod architecture_example {
         )
         .unwrap();
         let snap = crate::snapshot::Snapshot::open(&path).unwrap();
-        let check = crate::check::check_snapshot(&snap, true).unwrap();
+        let check = crate::engine::preflight(&snap, true).unwrap();
         let mut db = Db::open(&snap, &check, 1_754_240_000_000, dir.path(), true).unwrap();
         let report = run(&MyMigration, &mut db, Mode::Fixed).unwrap();
         let updated = report.result["updated"].as_u64().unwrap();

@@ -367,3 +367,54 @@ fn legacy_tables_refuse_values_their_format_cannot_hold() {
     assert_eq!(schema, b"\"unknown\"\n");
     assert_valid(&m.out);
 }
+
+#[test]
+fn a_rewrite_that_starts_in_an_appended_segment_keeps_the_rows_before_it() {
+    // modelParameters ends without a newline; migrateVideoParameters appends
+    // per-video rows; migrateParameterStructure then deletes only those, so
+    // the rewrite starts in the appended segment.
+    let videos = table(
+        "videos",
+        VIDEOS,
+        &[json!({"model": "minimax/hailuo-02", "duration": "5"})],
+    );
+    let mut mp = table(
+        "modelParameters",
+        MODEL_PARAMETERS,
+        &[json!({"modelId": "minimax/hailuo-02", "parameterDefinitions": {}})],
+    );
+    let definition = mp.docs[0].clone();
+    let dir = tempfile::tempdir().unwrap();
+    let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
+    let listing = format!(
+        "{{\"name\":\"videos\",\"id\":{VIDEOS}}}\n{{\"name\":\"modelParameters\",\"id\":{MODEL_PARAMETERS}}}\n"
+    );
+    entries.push(("_tables/documents.jsonl".into(), listing.into_bytes()));
+    entries.push((
+        "videos/documents.jsonl".into(),
+        format!("{}\n", videos.docs[0]).into_bytes(),
+    ));
+    entries.push((
+        "videos/generated_schema.jsonl".into(),
+        b"\"uniform\"\n".to_vec(),
+    ));
+    entries.push((
+        "modelParameters/documents.jsonl".into(),
+        mp.docs.remove(0).into_bytes(),
+    ));
+    entries.push((
+        "modelParameters/generated_schema.jsonl".into(),
+        b"\"uniform\"\n".to_vec(),
+    ));
+    let input = make_zip(dir.path(), "in.zip", &refs(&entries));
+    let m = migrate(
+        &input,
+        &["migrateVideoParameters", "migrateParameterStructure"],
+    );
+    assert_eq!(m.run.code, 0, "{}", m.run.stderr);
+    assert_eq!(m.result(0)["parametersCreated"], json!(1));
+    assert_eq!(m.result(1)["migratedRecords"], json!(1));
+    assert_eq!(m.raw("modelParameters"), format!("{definition}\n"));
+    assert_eq!(m.docs("videoParameters").len(), 1);
+    assert_valid(&m.out);
+}
