@@ -91,51 +91,20 @@ pub fn scan_source<B: Send>(
     per_batch: impl Fn(&Batch) -> B + Sync,
     mut merge: impl FnMut(B),
 ) -> Result<()> {
+    if rayon::current_num_threads() == 1 {
+        // One thread means one: decompress and process in turn, here.
+        return source.with_reader(|r| {
+            read_batches(r, progress, |batch| {
+                merge(per_batch(&batch));
+                true
+            })
+        });
+    }
     let window = rayon::current_num_threads() * 2;
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Batch>(window);
         let reader = scope.spawn(move || {
-            source.with_reader(|r| {
-                let mut carry: Vec<u8> = Vec::new();
-                let mut next_line = 1usize;
-                loop {
-                    let mut data = std::mem::take(&mut carry);
-                    let start = data.len();
-                    data.resize(start + BATCH_BYTES, 0);
-                    let mut filled = start;
-                    while filled < data.len() {
-                        let n = r.read(&mut data[filled..])?;
-                        if n == 0 {
-                            break;
-                        }
-                        filled += n;
-                    }
-                    progress.inc((filled - start) as u64);
-                    data.truncate(filled);
-                    let eof = filled == start;
-                    if !eof && let Some(cut) = memchr::memrchr(b'\n', &data) {
-                        carry = data.split_off(cut + 1);
-                    } else if !eof {
-                        // No newline in a whole batch: keep reading into it.
-                        carry = data;
-                        continue;
-                    }
-                    if data.is_empty() {
-                        break;
-                    }
-                    let lines = memchr::memchr_iter(b'\n', &data).count()
-                        + usize::from(data.last() != Some(&b'\n'));
-                    let batch = Batch {
-                        first_line: next_line,
-                        data,
-                    };
-                    next_line += lines;
-                    if tx.send(batch).is_err() || eof {
-                        break;
-                    }
-                }
-                Ok(())
-            })
+            source.with_reader(|r| read_batches(r, progress, |batch| tx.send(batch).is_ok()))
         });
         let mut pending = Vec::with_capacity(window);
         let mut flush = |pending: &mut Vec<Batch>| {
@@ -154,6 +123,54 @@ pub fn scan_source<B: Send>(
             .join()
             .unwrap_or_else(|_| Err(Error::Usage("the reader thread panicked".into())))
     })
+}
+
+/// Cuts a stream into batches of whole lines and hands each to `each`
+/// (which returns false to stop).
+fn read_batches(
+    r: &mut dyn Read,
+    progress: &Progress,
+    mut each: impl FnMut(Batch) -> bool,
+) -> std::io::Result<()> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut next_line = 1usize;
+    loop {
+        let mut data = std::mem::take(&mut carry);
+        let start = data.len();
+        data.resize(start + BATCH_BYTES, 0);
+        let mut filled = start;
+        while filled < data.len() {
+            let n = r.read(&mut data[filled..])?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        progress.inc((filled - start) as u64);
+        data.truncate(filled);
+        let eof = filled == start;
+        if !eof && let Some(cut) = memchr::memrchr(b'\n', &data) {
+            carry = data.split_off(cut + 1);
+        } else if !eof {
+            // No newline in a whole batch: keep reading into it.
+            carry = data;
+            continue;
+        }
+        if data.is_empty() {
+            break;
+        }
+        let lines =
+            memchr::memchr_iter(b'\n', &data).count() + usize::from(data.last() != Some(&b'\n'));
+        let batch = Batch {
+            first_line: next_line,
+            data,
+        };
+        next_line += lines;
+        if !each(batch) || eof {
+            break;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
