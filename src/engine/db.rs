@@ -39,6 +39,11 @@ pub(crate) struct TableState {
     pub is_new: bool,
     /// Its documents differ from the input's: write the segments.
     pub touched: bool,
+    /// The input has its `documents.jsonl` (else, once touched, the output
+    /// needs a new entry for it).
+    pub has_documents: bool,
+    /// The input has its `generated_schema.jsonl`.
+    pub has_schema: bool,
 }
 
 /// A document as a migration sees it.
@@ -204,29 +209,36 @@ impl<'s> Db<'s> {
                         segments: table.documents.map(Segment::Entry).into_iter().collect(),
                         is_new: false,
                         touched: false,
+                        has_documents: table.documents.is_some(),
+                        has_schema: table.schema.is_some(),
                     },
                 );
             }
             // Listed tables without a documents.jsonl are empty tables.
             for (name, number) in listed {
-                tables.entry(name).or_insert(TableState {
-                    number,
-                    format: TableFormat::Uniform,
-                    segments: Vec::new(),
-                    is_new: false,
-                    touched: false,
-                });
+                if tables.contains_key(&name) {
+                    continue;
+                }
+                let schema = root.tables.get(&name).and_then(|t| t.schema);
+                let format = match root.tables.get(&name) {
+                    Some(t) if schema.is_some() => snap.table_format(t)?,
+                    _ => new_format(&formats),
+                };
+                tables.insert(
+                    name,
+                    TableState {
+                        number,
+                        format,
+                        segments: Vec::new(),
+                        is_new: false,
+                        touched: false,
+                        has_documents: false,
+                        has_schema: schema.is_some(),
+                    },
+                );
             }
         }
-        let new_format = if formats.contains(&"uniform") || formats.is_empty() {
-            TableFormat::Uniform
-        } else if formats.contains(&"legacy") {
-            TableFormat::Legacy(Box::new(
-                LegacySchema::parse("unknown", std::iter::empty()).expect("valid shape"),
-            ))
-        } else {
-            TableFormat::Missing
-        };
+        let new_format = new_format(&formats);
         let temp = tempfile::Builder::new()
             .prefix(".convex-snapshot-work-")
             .tempdir_in(temp_in)
@@ -559,6 +571,8 @@ impl<'s> Db<'s> {
                     segments: Vec::new(),
                     is_new: true,
                     touched: true,
+                    has_documents: false,
+                    has_schema: false,
                 },
             );
         }
@@ -711,6 +725,21 @@ impl<'s> Db<'s> {
 
     fn temp_path(&self, n: &u64, what: &str) -> PathBuf {
         self.temp.path().join(format!("{n:06}-{what}.jsonl"))
+    }
+}
+
+/// The format of tables this run creates: the snapshot's own (`uniform` if
+/// any table is; legacy `unknown` for legacy snapshots; no sidecar when no
+/// table has one).
+fn new_format(formats: &[&str]) -> TableFormat {
+    if formats.contains(&"uniform") || formats.is_empty() {
+        TableFormat::Uniform
+    } else if formats.contains(&"legacy") {
+        TableFormat::Legacy(Box::new(
+            LegacySchema::parse("unknown", std::iter::empty()).expect("valid shape"),
+        ))
+    } else {
+        TableFormat::Missing
     }
 }
 

@@ -17,9 +17,19 @@ const LARGE_ENTRY: u64 = 0xFFFF_FFFF;
 pub fn write_snapshot(db: &Db, writer: &mut ArchiveWriter) -> Result<()> {
     let snap = db.snap;
     let entries = snap.archive.entries();
-    let mut new_tables: Vec<(&String, &TableState)> =
-        db.tables.iter().filter(|(_, t)| t.is_new).collect();
+    // Tables the input has no documents entry for but this run filled:
+    // created ones, and listed-but-empty ones that got rows.
+    let mut new_tables: Vec<(&String, &TableState)> = db
+        .tables
+        .iter()
+        .filter(|(_, t)| t.is_new || (t.touched && !t.has_documents))
+        .collect();
     new_tables.sort_by_key(|(_, t)| t.number);
+    let created: Vec<(&String, &TableState)> = new_tables
+        .iter()
+        .copied()
+        .filter(|(_, t)| t.is_new)
+        .collect();
     let root_tables_entry = snap
         .kinds
         .iter()
@@ -42,7 +52,7 @@ pub fn write_snapshot(db: &Db, writer: &mut ArchiveWriter) -> Result<()> {
         .unwrap_or(entries.len());
     for i in 0..=entries.len() {
         if i == insert_at {
-            if root_tables_entry.is_none() && !new_tables.is_empty() {
+            if root_tables_entry.is_none() && !created.is_empty() {
                 // No `_tables` in the input: list every root table we ship.
                 let mut all: Vec<(&String, &TableState)> = db.tables.iter().collect();
                 all.sort_by_key(|(_, t)| t.number);
@@ -55,6 +65,7 @@ pub fn write_snapshot(db: &Db, writer: &mut ArchiveWriter) -> Result<()> {
             for (name, state) in &new_tables {
                 write_table(db, writer, &format!("{name}/documents.jsonl"), state)?;
                 let sidecar: Option<&[u8]> = match &state.format {
+                    _ if state.has_schema => None, // the input's is copied
                     TableFormat::Uniform => Some(b"\"uniform\"\n"),
                     TableFormat::Legacy(_) => Some(b"\"unknown\"\n"),
                     TableFormat::Missing => None,
@@ -68,7 +79,7 @@ pub fn write_snapshot(db: &Db, writer: &mut ArchiveWriter) -> Result<()> {
             break;
         }
         match &snap.kinds[i] {
-            EntryKind::Tables(c) if c.is_root() && !new_tables.is_empty() => {
+            EntryKind::Tables(c) if c.is_root() && !created.is_empty() => {
                 let mut lines: Vec<(u32, Vec<u8>)> = Vec::new();
                 let data = snap.archive.read_all(i)?;
                 let parsed = snap.read_tables(i)?;
@@ -80,7 +91,7 @@ pub fn write_snapshot(db: &Db, writer: &mut ArchiveWriter) -> Result<()> {
                     bytes.push(b'\n');
                     lines.push((line.id, bytes));
                 }
-                for (name, t) in &new_tables {
+                for (name, t) in &created {
                     let at = lines.partition_point(|(n, _)| *n < t.number);
                     lines.insert(at, (t.number, tables_line(name, t.number)));
                 }

@@ -418,3 +418,94 @@ fn a_rewrite_that_starts_in_an_appended_segment_keeps_the_rows_before_it() {
     assert_eq!(m.docs("videoParameters").len(), 1);
     assert_valid(&m.out);
 }
+
+#[test]
+fn a_listed_empty_table_that_gets_rows_is_written() {
+    // `_tables` lists modelParameters, but the export has no file for it.
+    let videos = table(
+        "videos",
+        VIDEOS,
+        &[json!({"model": "minimax/hailuo-02", "duration": "5"})],
+    );
+    let listing = format!(
+        "{{\"name\":\"videos\",\"id\":{VIDEOS}}}\n{{\"name\":\"modelParameters\",\"id\":{MODEL_PARAMETERS}}}\n"
+    );
+    let entries = vec![
+        (
+            "_tables/documents.jsonl".to_owned(),
+            listing.clone().into_bytes(),
+        ),
+        (
+            "videos/documents.jsonl".to_owned(),
+            format!("{}\n", videos.docs[0]).into_bytes(),
+        ),
+        (
+            "videos/generated_schema.jsonl".to_owned(),
+            b"\"uniform\"\n".to_vec(),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_zip(dir.path(), "in.zip", &refs(&entries));
+    let m = migrate(&input, &["migrateVideoParameters"]);
+    assert_eq!(m.run.code, 0, "{}", m.run.stderr);
+    let rows = m.docs("modelParameters");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        number_of(rows[0]["_id"].as_str().unwrap()),
+        MODEL_PARAMETERS
+    );
+    let tables = &m
+        .entries
+        .iter()
+        .find(|(n, _)| n == "_tables/documents.jsonl")
+        .unwrap()
+        .1;
+    assert_eq!(
+        String::from_utf8_lossy(tables),
+        listing,
+        "already listed: unchanged"
+    );
+    assert!(
+        m.entries
+            .iter()
+            .any(|(n, _)| n == "modelParameters/generated_schema.jsonl")
+    );
+    assert_valid(&m.out);
+}
+
+#[test]
+fn without_tables_listing_a_new_table_gets_every_table_listed() {
+    let videos = table(
+        "videos",
+        VIDEOS,
+        &[json!({"model": "minimax/hailuo-02", "duration": "5"})],
+    );
+    let entries = vec![
+        (
+            "videos/documents.jsonl".to_owned(),
+            format!("{}\n", videos.docs[0]).into_bytes(),
+        ),
+        (
+            "videos/generated_schema.jsonl".to_owned(),
+            b"\"uniform\"\n".to_vec(),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let input = make_zip(dir.path(), "in.zip", &refs(&entries));
+    let m = migrate(&input, &["migrateVideoParameters"]);
+    assert_eq!(m.run.code, 0, "{}", m.run.stderr);
+    let tables = &m
+        .entries
+        .iter()
+        .find(|(n, _)| n == "_tables/documents.jsonl")
+        .unwrap()
+        .1;
+    assert_eq!(
+        String::from_utf8_lossy(tables),
+        format!(
+            "{{\"name\":\"modelParameters\",\"id\":10001}}\n{{\"name\":\"videos\",\"id\":{VIDEOS}}}\n"
+        ),
+        "numbers from the first rows' IDs, lines in number order"
+    );
+    assert_valid(&m.out);
+}
