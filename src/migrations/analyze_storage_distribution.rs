@@ -28,7 +28,7 @@ impl Migration for AnalyzeStorageDistribution {
     }
 
     fn run(&self, db: &mut Db, _mode: Mode) -> Result<Outcome> {
-        let (all, counts) = db.tally("videos", |v| {
+        let (all, counts) = db.tally("videos", &["status", "r2FileKey", "convexFileId"], |v| {
             if v.get("status") != Some(&Value::String("completed".into())) {
                 0
             } else if v.truthy("r2FileKey") {

@@ -25,7 +25,7 @@ pub(crate) struct ModelInfo {
 
 /// All models in (`_creationTime`, `_id`) order.
 pub(crate) fn models(db: &Db) -> Result<Vec<ModelInfo>> {
-    db.collect("models", |m| {
+    db.collect_fields("models", &["modelId", "modelType"], |m| {
         Some(ModelInfo {
             key: m.key(),
             model_id: m.get("modelId").cloned(),
@@ -38,7 +38,7 @@ pub(crate) fn models(db: &Db) -> Result<Vec<ModelInfo>> {
 /// definition rows (no truthy `videoId`) in `fixed`.
 pub(crate) fn existing_model_ids(db: &Db, mode: Mode) -> Result<HashSet<Option<String>>> {
     Ok(db
-        .gather("modelParameters", |r| match mode {
+        .gather_fields("modelParameters", &["modelId", "videoId"], |r| match mode {
             Mode::Original => Some(set_key(r.get("modelId"))),
             Mode::Fixed => (!r.truthy("videoId")).then(|| set_key(r.get("modelId"))),
         })?

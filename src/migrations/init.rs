@@ -61,7 +61,11 @@ impl Migration for Init {
                 "subscriptionPlansCreated",
             ),
         ];
-        if mode == Mode::Original && !db.gather("configurations", |_| Some(()))?.is_empty() {
+        if mode == Mode::Original
+            && !db
+                .gather_fields("configurations", &[], |_| Some(()))?
+                .is_empty()
+        {
             // "Database already initialized, skipping initialization".
             for (_, _, _, counter) in &defaults {
                 out.count(counter, 0);
@@ -74,7 +78,7 @@ impl Migration for Init {
                 Mode::Original => rows,
                 Mode::Fixed => {
                     let have: HashSet<Option<String>> = db
-                        .gather(table, |d| Some(set_key(d.get(key_field))))?
+                        .gather_fields(table, &[key_field], |d| Some(set_key(d.get(key_field))))?
                         .into_iter()
                         .collect();
                     rows.into_iter()

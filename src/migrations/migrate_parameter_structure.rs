@@ -55,7 +55,9 @@ impl Migration for MigrateParameterStructure {
         let result = match mode {
             Mode::Original => {
                 let has_old = !db
-                    .gather("modelParameters", |r| is_old_structure(r).then_some(()))?
+                    .gather_fields("modelParameters", &["videoId", "parameters"], |r| {
+                        is_old_structure(r).then_some(())
+                    })?
                     .is_empty();
                 if !has_old {
                     out.count("migratedRecords", 0).count("errors", 0);
@@ -75,11 +77,13 @@ impl Migration for MigrateParameterStructure {
                 // videoParameters row, or an earlier row (in _creationTime
                 // order) of the same video moves first.
                 let mut seen: HashSet<String> = db
-                    .gather("videoParameters", |r| set_key(r.get("videoId")))?
+                    .gather_fields("videoParameters", &["videoId"], |r| {
+                        set_key(r.get("videoId"))
+                    })?
                     .into_iter()
                     .collect();
                 let duplicates: HashSet<String> = db
-                    .collect("modelParameters", |r| {
+                    .collect_fields("modelParameters", &["videoId", "parameters"], |r| {
                         is_old_structure(r).then(|| (set_key(r.get("videoId")), r.key()))
                     })?
                     .into_iter()

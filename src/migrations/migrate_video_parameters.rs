@@ -43,20 +43,25 @@ impl Migration for MigrateVideoParameters {
         // only row is empty gets a real one, so the chain is idempotent.
         let video_of = |d: &Doc| set_key(d.get("videoId"));
         let mut migrated: HashSet<String> = db
-            .gather("modelParameters", |d| match mode {
-                Mode::Original => video_of(d),
-                Mode::Fixed => video_of(d).filter(|_| d.truthy("parameters")),
-            })?
+            .gather_fields(
+                "modelParameters",
+                &["videoId", "parameters"],
+                |d| match mode {
+                    Mode::Original => video_of(d),
+                    Mode::Fixed => video_of(d).filter(|_| d.truthy("parameters")),
+                },
+            )?
             .into_iter()
             .collect();
         if mode == Mode::Fixed {
-            migrated.extend(db.gather("videoParameters", video_of)?);
+            migrated.extend(db.gather_fields("videoParameters", &["videoId"], video_of)?);
         }
-        let result = db.map("videos", Some("modelParameters"), |video| {
+        // Only videos not yet migrated are decoded in full.
+        let pending = |video: &Doc| {
             let key = set_key(video.get("_id"));
-            if key.is_some_and(|k| migrated.contains(&k)) {
-                return Ok(Effect::keep());
-            }
+            !key.is_some_and(|k| migrated.contains(&k))
+        };
+        let result = db.map_filtered("videos", Some("modelParameters"), &[], pending, |video| {
             let (row, warnings) = parameter_row(video, mode)?;
             Ok(Effect {
                 insert: Some(row),

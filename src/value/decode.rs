@@ -48,6 +48,118 @@ pub fn decode_direct(line: &[u8], format: &TableFormat) -> Option<Value> {
     matches!(v, Value::Object(_)).then_some(v)
 }
 
+/// Decodes only the named top-level fields of a row (the others are skipped
+/// without building values). Falls back to a full [`decode_line`] when the
+/// fast path refuses the row, so the result is always what a full decode
+/// would give for those fields.
+pub fn decode_fields(
+    line: &[u8],
+    format: &TableFormat,
+    names: &[&str],
+) -> Result<BTreeMap<String, Value>, DecodeError> {
+    let uniform = match format {
+        TableFormat::Uniform => Some(true),
+        TableFormat::Missing => Some(false),
+        TableFormat::Legacy(_) => None,
+    };
+    if let Some(uniform) = uniform {
+        let mut de = serde_json::Deserializer::from_slice(line);
+        let seed = Partial {
+            names,
+            inner: Direct { uniform },
+        };
+        if let Ok(v) = serde::de::DeserializeSeed::deserialize(seed, &mut de)
+            && de.end().is_ok()
+        {
+            return Ok(v);
+        }
+    }
+    match decode_line(line, format)? {
+        Value::Object(mut all) => {
+            all.retain(|k, _| names.contains(&k.as_str()));
+            Ok(all)
+        }
+        _ => unreachable!("decode_line only returns objects"),
+    }
+}
+
+/// The top-level visitor of [`decode_fields`].
+struct Partial<'n> {
+    names: &'n [&'n str],
+    inner: Direct,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Partial<'_> {
+    type Value = BTreeMap<String, Value>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Partial<'_> {
+    type Value = BTreeMap<String, Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let mut out = BTreeMap::new();
+        while let Some(key) = map.next_key_seed(KeyFilter(self.names))? {
+            match key {
+                // A special object, or an invalid name: the full decode decides.
+                Key::Dollar => return Err(A::Error::custom("special object")),
+                Key::Wanted(k) => {
+                    let v = map.next_value_seed(self.inner)?;
+                    out.insert(k, v);
+                }
+                Key::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A key of [`Partial`]: wanted (owned), starting with `$`, or other.
+enum Key {
+    Wanted(String),
+    Dollar,
+    Other,
+}
+
+/// Reads a key without allocating unless it is wanted.
+struct KeyFilter<'n>(&'n [&'n str]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyFilter<'_> {
+    type Value = Key;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyFilter<'_> {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Key, E> {
+        Ok(if s.starts_with('$') {
+            Key::Dollar
+        } else if self.0.contains(&s) {
+            Key::Wanted(s.to_owned())
+        } else {
+            Key::Other
+        })
+    }
+}
+
 /// Decodes JSON text straight into a [`Value`]: uniform rules
 /// (`from_clean_lossless`) or, for sidecar-less tables, every number a
 /// Float64 and no `$`-objects.
@@ -146,7 +258,14 @@ pub fn decode_document(json: &Json, format: &TableFormat) -> Result<Value, Decod
         TableFormat::Legacy(schema) => schema.decode_row(json),
         TableFormat::Missing => decode_untyped(json),
     };
-    value.map_err(DecodeError)
+    match value.map_err(DecodeError)? {
+        Value::Object(fields) => Ok(Value::Object(fields)),
+        // `{"$bytes": …}` and friends decode to a scalar, not a document.
+        other => Err(DecodeError(format!(
+            "the row is a {} value, not a document",
+            other.type_name()
+        ))),
+    }
 }
 
 /// "an array", "a number", …: what a JSON value is, for messages.

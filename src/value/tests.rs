@@ -326,3 +326,33 @@ fn direct_decode_agrees_on_a_generated_snapshot() {
     }
     assert!(rows > 1000, "{rows}");
 }
+
+/// Decoding a few fields gives what a full decode gives for them.
+#[test]
+fn decode_fields_agrees_with_a_full_decode() {
+    let lines: &[&str] = &[
+        r#"{"_id":"x","a":5,"b":{"$bytes":"AAE="},"c":[1,{"d":2.5}],"e\u0041":"s","z":null}"#,
+        r#"{"a":{"nested":{"$float":"AAAAAAAA+H8="}},"b":1.0}"#,
+        r#"{"$bytes":"AAE="}"#,
+        r#"{"a":1} trailing"#,
+        r#"[1]"#,
+    ];
+    let names = ["a", "b", "eA", "missing"];
+    for format in [TableFormat::Uniform, TableFormat::Missing] {
+        for line in lines {
+            let full = crate::value::decode_line(line.as_bytes(), &format);
+            let some = crate::value::decode_fields(line.as_bytes(), &format, &names);
+            match full {
+                Ok(Value::Object(mut all)) => {
+                    all.retain(|k, _| names.contains(&k.as_str()));
+                    let (a, b) = (Value::Object(some.unwrap()), Value::Object(all));
+                    assert!(
+                        crate::engine::db::same_value(&a, &b),
+                        "{line}: {a:?} vs {b:?}"
+                    );
+                }
+                _ => assert!(some.is_err(), "{line}: only the partial decode accepts it"),
+            }
+        }
+    }
+}

@@ -153,3 +153,35 @@ fn usage_errors_exit_2() {
     assert_eq!(run(&["frobnicate"]).code, 2);
     assert_eq!(run(&["--threads", "0", "inspect", "x"]).code, 2);
 }
+
+#[test]
+fn a_row_that_is_a_special_value_is_an_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = make_zip(
+        dir.path(),
+        "s.zip",
+        &refs(&one_table("videos", 10002, "{\"$bytes\":\"AAE=\"}\n")),
+    );
+    let r = run(&["validate".as_ref(), p.as_os_str()]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("videos/documents.jsonl line 1: not a valid Convex value: the row is a bytes value, not a document"),
+        "{}",
+        r.stdout
+    );
+    let out = dir.path().join("out.zip");
+    let r = run(&[
+        "migrate".as_ref(),
+        p.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "cleanupVideoFields".as_ref(),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the row is a bytes value"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
+}
