@@ -358,12 +358,7 @@ fn legacy_tables_refuse_values_their_format_cannot_hold() {
     assert!(reason.contains("legacy format cannot hold"), "{reason}");
     // The row that could not move is kept, byte for byte.
     assert_eq!(m.raw("modelParameters"), format!("{int}\n"));
-    let schema = &m
-        .entries
-        .iter()
-        .find(|(n, _)| n == "videoParameters/generated_schema.jsonl")
-        .unwrap()
-        .1;
+    let schema = m.entry("videoParameters/generated_schema.jsonl");
     assert_eq!(schema, b"\"unknown\"\n");
     assert_valid(&m.out);
 }
@@ -454,12 +449,7 @@ fn a_listed_empty_table_that_gets_rows_is_written() {
         number_of(rows[0]["_id"].as_str().unwrap()),
         MODEL_PARAMETERS
     );
-    let tables = &m
-        .entries
-        .iter()
-        .find(|(n, _)| n == "_tables/documents.jsonl")
-        .unwrap()
-        .1;
+    let tables = m.entry("_tables/documents.jsonl");
     assert_eq!(
         String::from_utf8_lossy(tables),
         listing,
@@ -494,12 +484,7 @@ fn without_tables_listing_a_new_table_gets_every_table_listed() {
     let input = make_zip(dir.path(), "in.zip", &refs(&entries));
     let m = migrate(&input, &["migrateVideoParameters"]);
     assert_eq!(m.run.code, 0, "{}", m.run.stderr);
-    let tables = &m
-        .entries
-        .iter()
-        .find(|(n, _)| n == "_tables/documents.jsonl")
-        .unwrap()
-        .1;
+    let tables = m.entry("_tables/documents.jsonl");
     assert_eq!(
         String::from_utf8_lossy(tables),
         format!(

@@ -149,12 +149,7 @@ fn creates_video_parameters_when_missing() {
         &["migrateParameterStructure"],
     );
     assert_eq!(m.run.code, 0, "{}", m.run.stderr);
-    let listing = &m
-        .entries
-        .iter()
-        .find(|(n, _)| n == "_tables/documents.jsonl")
-        .unwrap()
-        .1;
+    let listing = m.entry("_tables/documents.jsonl");
     assert_eq!(
         String::from_utf8_lossy(listing),
         format!(
@@ -170,12 +165,7 @@ fn creates_video_parameters_when_missing() {
             "videoParameters/generated_schema.jsonl"
         ]
     );
-    let schema = &m
-        .entries
-        .iter()
-        .find(|(n, _)| n == "videoParameters/generated_schema.jsonl")
-        .unwrap()
-        .1;
+    let schema = m.entry("videoParameters/generated_schema.jsonl");
     assert_eq!(schema, b"\"uniform\"\n");
     for r in m.docs("videoParameters") {
         assert_eq!(number_of(r["_id"].as_str().unwrap()), 10001);

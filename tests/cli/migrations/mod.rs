@@ -128,6 +128,16 @@ impl Migrated {
             .unwrap_or_default()
     }
 
+    /// The bytes of an output entry (panics if it is missing).
+    pub fn entry(&self, name: &str) -> &[u8] {
+        &self
+            .entries
+            .iter()
+            .find(|(n, _)| n == name)
+            .unwrap_or_else(|| panic!("no entry {name}"))
+            .1
+    }
+
     /// A migration's `result` object.
     pub fn result(&self, index: usize) -> &Json {
         &self.report["migrations"][index]["result"]
