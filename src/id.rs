@@ -51,7 +51,8 @@ fn fletcher16(bytes: &[u8]) -> u16 {
     (u16::from(c1) << 8) | u16::from(c0)
 }
 
-fn base32_encode(bytes: &[u8], out: &mut String) {
+/// Calls `emit` with each base32 character of `bytes`.
+fn base32_emit(bytes: &[u8], mut emit: impl FnMut(u8)) {
     let mut acc: u64 = 0;
     let mut bits = 0u32;
     for &b in bytes {
@@ -59,16 +60,17 @@ fn base32_encode(bytes: &[u8], out: &mut String) {
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(ALPHABET[((acc >> bits) & 31) as usize] as char);
+            emit(ALPHABET[((acc >> bits) & 31) as usize]);
         }
     }
     if bits > 0 {
-        out.push(ALPHABET[((acc << (5 - bits)) & 31) as usize] as char);
+        emit(ALPHABET[((acc << (5 - bits)) & 31) as usize]);
     }
 }
 
-fn base32_decode(text: &[u8]) -> Result<Vec<u8>, IdError> {
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
+/// Decodes base32 into `out` (no allocation); returns the byte count.
+fn base32_decode(text: &[u8], out: &mut [u8; 24]) -> Result<usize, IdError> {
+    let mut len = 0;
     let mut acc: u64 = 0;
     let mut bits = 0u32;
     for &c in text {
@@ -85,10 +87,11 @@ fn base32_decode(text: &[u8]) -> Result<Vec<u8>, IdError> {
         bits += 5;
         if bits >= 8 {
             bits -= 8;
-            out.push((acc >> bits) as u8);
+            out[len] = (acc >> bits) as u8;
+            len += 1;
         }
     }
-    Ok(out)
+    Ok(len)
 }
 
 impl DocumentId {
@@ -100,25 +103,48 @@ impl DocumentId {
         }
     }
 
-    /// Encodes the ID as Convex writes it (31 to 37 characters).
-    pub fn encode(&self) -> String {
-        let mut bin = Vec::with_capacity(23);
+    /// The canonical binary form: varint table number, internal bytes,
+    /// footer. Returns the buffer and its length.
+    fn binary(&self) -> ([u8; 23], usize) {
+        let mut bin = [0u8; 23];
+        let mut len = 0;
         let mut n = self.table_number;
         loop {
             let low = (n & 0x7f) as u8;
             n >>= 7;
             if n == 0 {
-                bin.push(low);
+                bin[len] = low;
+                len += 1;
                 break;
             }
-            bin.push(low | 0x80);
+            bin[len] = low | 0x80;
+            len += 1;
         }
-        bin.extend_from_slice(&self.internal);
-        let footer = fletcher16(&bin) ^ VERSION;
-        bin.extend_from_slice(&footer.to_le_bytes());
+        bin[len..len + 16].copy_from_slice(&self.internal);
+        len += 16;
+        let footer = fletcher16(&bin[..len]) ^ VERSION;
+        bin[len..len + 2].copy_from_slice(&footer.to_le_bytes());
+        (bin, len + 2)
+    }
+
+    /// Encodes the ID as Convex writes it (31 to 37 characters).
+    pub fn encode(&self) -> String {
+        let (bin, len) = self.binary();
         let mut out = String::with_capacity(37);
-        base32_encode(&bin, &mut out);
+        base32_emit(&bin[..len], |c| out.push(c as char));
         out
+    }
+
+    /// True when `text` is exactly this ID's canonical encoding.
+    fn encodes_to(&self, text: &[u8]) -> bool {
+        let (bin, len) = self.binary();
+        let mut i = 0;
+        let mut same = true;
+        base32_emit(&bin[..len], |c| {
+            same &= text.get(i) == Some(&c);
+            i += 1;
+        });
+        same && i == text.len()
     }
 
     /// Decodes and validates an ID string (section 7.3).
@@ -126,7 +152,9 @@ impl DocumentId {
         if !(31..=37).contains(&text.len()) {
             return Err(IdError::InvalidLength);
         }
-        let bin = base32_decode(text.as_bytes())?;
+        let mut buf = [0u8; 24];
+        let len = base32_decode(text.as_bytes(), &mut buf)?;
+        let bin = &buf[..len];
         let mut table_number: u32 = 0;
         let mut pos = 0;
         loop {
@@ -157,7 +185,7 @@ impl DocumentId {
             table_number,
             internal,
         };
-        if bin.len() != pos + 18 || id.encode() != text {
+        if bin.len() != pos + 18 || !id.encodes_to(text.as_bytes()) {
             return Err(IdError::InvalidLength);
         }
         Ok(id)
