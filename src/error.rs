@@ -7,13 +7,13 @@ use std::path::PathBuf;
 /// An error that stops a command (exit code 2).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("{} is not a readable ZIP archive: {source}", path.display())]
+    #[error("{} is not a readable ZIP archive", path.display())]
     Zip {
         path: PathBuf,
         #[source]
@@ -27,7 +27,7 @@ pub enum Error {
         line: usize,
         message: String,
     },
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
         #[source]
