@@ -156,9 +156,6 @@ pub struct TableSummary {
     pub fields: BTreeMap<String, FieldStats>,
     /// Largest document in Convex's size metric.
     pub max_document_size: usize,
-    /// Latest valid `_creationTime` (the default `now` of a migration).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_creation_time: Option<f64>,
 }
 
 /// `_storage` of one component.
@@ -209,7 +206,6 @@ struct BatchOut {
     /// Per field: rows present, and rows per value type (by `Value::type_index`).
     fields: rustc_hash::FxHashMap<String, (u64, [u64; 8])>,
     max_size: usize,
-    max_creation_time: Option<f64>,
 }
 
 /// Checks the whole snapshot.
@@ -465,7 +461,6 @@ fn check_table(
                 }
             }
             out.max_size = out.max_size.max(b.max_size);
-            out.max_creation_time = max_opt(out.max_creation_time, b.max_creation_time);
         },
     )?;
     let first_number = out
@@ -509,7 +504,6 @@ fn check_table(
             })
             .collect(),
         max_document_size: out.max_size,
-        max_creation_time: out.max_creation_time,
     })
 }
 
@@ -528,23 +522,6 @@ fn slow_decode(line: &[u8], format: &TableFormat) -> Result<Value, (bool, String
     }
     value::decode_document(&json, format)
         .map_err(|e| (false, format!("not a valid Convex value: {e}")))
-}
-
-fn max_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-impl Report {
-    /// The latest `_creationTime` of any document, if any has one.
-    pub fn max_creation_time(&self) -> Option<f64> {
-        self.components
-            .iter()
-            .flat_map(|c| &c.tables)
-            .fold(None, |acc, t| max_opt(acc, t.max_creation_time))
-    }
 }
 
 fn check_batch(batch: &Batch, format: &TableFormat, entry: &str) -> BatchOut {
@@ -605,9 +582,7 @@ fn check_batch(batch: &Batch, format: &TableFormat, entry: &str) -> BatchOut {
             Some(Value::Float64(t)) if !(*t > 0.0 && *t < MAX_EXACT_F64_INT) => err(format!(
                 "CreationTimeInvalidFloat: _creationTime {t} must be a float in (0, 2^53)"
             )),
-            Some(Value::Float64(t)) => {
-                out.max_creation_time = max_opt(out.max_creation_time, Some(*t));
-            }
+            Some(Value::Float64(_)) => {}
             Some(Value::Int64(t)) => err(format!(
                 "InvalidCreationTimeError: _creationTime {t} is an Int64; write it as a float literal ({t}.0)"
             )),

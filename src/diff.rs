@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::layout::ComponentPath;
-use crate::lines::{self, Batch};
+use crate::lines::{self, Batch, Source};
 use crate::progress::Progress;
 use crate::snapshot::{Component, Snapshot, Table};
 use crate::value::{self, TableFormat, Value};
@@ -285,17 +285,15 @@ impl<'a> Side<'a> {
     fn scan<B: Send>(
         &self,
         progress: &Progress,
-        per_doc: impl Fn(Key, &[u8], usize, &value::Value) -> Option<B> + Sync,
-        mut merge: impl FnMut(Vec<B>),
+        per_doc: impl Fn(Key, &Value) -> Option<B> + Sync,
+        merge: impl FnMut(Vec<B>),
     ) -> Result<()> {
         let Some(entry) = self.entry else {
             return Ok(());
         };
         let name = self.snap.entry_name(entry);
-        let mut failed = None;
-        lines::scan(
-            &self.snap.archive,
-            entry,
+        lines::try_scan_source(
+            Source::Entry(&self.snap.archive, entry),
             progress,
             |batch: &Batch| -> Result<Vec<B>> {
                 let mut out = Vec::new();
@@ -303,20 +301,14 @@ impl<'a> Side<'a> {
                     let doc = value::decode_line(line, &self.format)
                         .map_err(|e| Error::line(name, line_no, e))?;
                     let key = key_of(&doc, line_no);
-                    if let Some(b) = per_doc(key, line, line_no, &doc) {
+                    if let Some(b) = per_doc(key, &doc) {
                         out.push(b);
                     }
                 }
                 Ok(out)
             },
-            |r| match r {
-                Ok(v) => merge(v),
-                Err(e) => {
-                    failed.get_or_insert(e);
-                }
-            },
-        )?;
-        failed.map_or(Ok(()), Err)
+            merge,
+        )
     }
 }
 
@@ -372,7 +364,7 @@ fn diff_table(
     let mut rows_a = 0;
     a.scan(
         progress,
-        |key, _, _, doc| {
+        |key, doc| {
             let mut types = Shape::new();
             add_shape(&mut types, doc);
             Some((key, value_hash(doc), types))
@@ -399,7 +391,7 @@ fn diff_table(
     let mut rows_b = 0;
     b.scan(
         progress,
-        |key, _, _, doc| {
+        |key, doc| {
             let mut types = Shape::new();
             add_shape(&mut types, doc);
             let seen = match index.get(&key) {
@@ -473,7 +465,7 @@ fn details(a: &Side, b: &Side, added: &[Key], removed: &[Key], changed: &[Key]) 
         }
         side.scan(
             &Progress::hidden(),
-            |key, _, _, doc| wanted.contains(&key).then(|| (key, doc.clone())),
+            |key, doc| wanted.contains(&key).then(|| (key, doc.clone())),
             |v| out.extend(v),
         )?;
         Ok(out)

@@ -125,6 +125,51 @@ pub fn scan_source<B: Send>(
     })
 }
 
+/// [`scan_source`] where a batch may fail: the batches still merge in file
+/// order, and the first error (in file order) is returned at the end.
+pub fn try_scan_source<B: Send>(
+    source: Source<'_>,
+    progress: &Progress,
+    per_batch: impl Fn(&Batch) -> Result<B> + Sync,
+    mut merge: impl FnMut(B),
+) -> Result<()> {
+    let mut failed = None;
+    scan_source(source, progress, per_batch, |r| match r {
+        Ok(b) if failed.is_none() => merge(b),
+        Ok(_) => {}
+        Err(e) => {
+            failed.get_or_insert(e);
+        }
+    })?;
+    failed.map_or(Ok(()), Err)
+}
+
+/// Streams a source's bytes, as they are, to `write`. Returns whether they
+/// end with a newline (an empty source does).
+pub fn copy_source(source: Source<'_>, mut write: impl FnMut(&[u8]) -> Result<()>) -> Result<bool> {
+    let mut failed = None;
+    let last = source.with_reader(|r| {
+        let mut last = b'\n';
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = r.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            if let Err(e) = write(&buf[..n]) {
+                failed = Some(e);
+                break;
+            }
+            last = buf[n - 1];
+        }
+        Ok(last)
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(last == b'\n'),
+    }
+}
+
 /// Cuts a stream into batches of whole lines and hands each to `each`
 /// (which returns false to stop).
 fn read_batches(

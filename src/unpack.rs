@@ -32,10 +32,8 @@ pub fn unpack(snap: &Snapshot, writer: &mut ArchiveWriter, quiet: bool) -> Resul
         let format = snap.table_format(table)?;
         let entry = snap.entry_name(i).to_owned();
         let mut rows: Vec<Row> = Vec::new();
-        let mut failed = None;
-        lines::scan(
-            &snap.archive,
-            i,
+        lines::try_scan_source(
+            lines::Source::Entry(&snap.archive, i),
             &progress,
             |batch| -> Result<Vec<Row>> {
                 let mut out = Vec::new();
@@ -53,16 +51,8 @@ pub fn unpack(snap: &Snapshot, writer: &mut ArchiveWriter, quiet: bool) -> Resul
                 }
                 Ok(out)
             },
-            |r| match r {
-                Ok(v) => rows.extend(v),
-                Err(e) => {
-                    failed.get_or_insert(e);
-                }
-            },
+            |v| rows.extend(v),
         )?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
         // By `_id`; rows without one keep their file order, after the rest.
         rows.sort_by(|a, b| match (&a.0, &b.0) {
             (Some(x), Some(y)) => x.cmp(y).then(a.1.cmp(&b.1)),

@@ -12,7 +12,7 @@ use super::Preflight;
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::layout::ComponentPath;
-use crate::lines::{Batch, Source, scan_source};
+use crate::lines::{Batch, Source, copy_source, scan_source, try_scan_source};
 use crate::progress::Progress;
 use crate::snapshot::Snapshot;
 use crate::value::{self, LegacySchema, TableFormat, Value, check_field_name};
@@ -369,10 +369,9 @@ impl<'s> Db<'s> {
             return Ok(Vec::new());
         };
         let mut keyed: Vec<(f64, String, T)> = Vec::new();
-        let mut failed = None;
         let progress = self.progress(state, &format!("reading {table}"));
         for (source, entry) in self.sources(table, state) {
-            scan_source(
+            try_scan_source(
                 source,
                 &progress,
                 |batch| -> Result<Vec<(f64, String, T)>> {
@@ -397,16 +396,8 @@ impl<'s> Db<'s> {
                     }
                     Ok(out)
                 },
-                |b| match b {
-                    Ok(v) => keyed.extend(v),
-                    Err(e) => {
-                        failed.get_or_insert(e);
-                    }
-                },
+                |v| keyed.extend(v),
             )?;
-            if let Some(e) = failed.take() {
-                return Err(e);
-            }
         }
         progress.finish();
         Ok(keyed)
@@ -672,9 +663,8 @@ impl<'s> Db<'s> {
             });
         };
         let mut existing = HashSet::new();
-        let mut failed = None;
         for (source, entry) in self.sources(table, state) {
-            scan_source(
+            try_scan_source(
                 source,
                 &Progress::hidden(),
                 |batch| -> Result<Vec<[u8; 16]>> {
@@ -687,16 +677,8 @@ impl<'s> Db<'s> {
                     }
                     Ok(ids)
                 },
-                |b| match b {
-                    Ok(ids) => existing.extend(ids),
-                    Err(e) => {
-                        failed.get_or_insert(e);
-                    }
-                },
+                |ids| existing.extend(ids),
             )?;
-        }
-        if let Some(e) = failed {
-            return Err(e);
         }
         Ok(InsertTarget {
             table: table.to_owned(),
@@ -711,10 +693,9 @@ impl<'s> Db<'s> {
     fn ranks(&self, table: &str, state: &TableState) -> Result<Vec<Vec<u32>>> {
         let mut keys: Vec<(f64, String, u32, u32)> = Vec::new();
         let mut lines_per_segment = Vec::new();
-        let mut failed = None;
         for (seg, (source, entry)) in self.sources(table, state).into_iter().enumerate() {
             let mut lines = 0usize;
-            scan_source(
+            try_scan_source(
                 source,
                 &Progress::hidden(),
                 |batch| -> Result<Vec<(f64, String, u32, u32)>> {
@@ -730,22 +711,14 @@ impl<'s> Db<'s> {
                     }
                     Ok(out)
                 },
-                |b| match b {
-                    Ok(v) => {
-                        if let Some(last) = v.last() {
-                            lines = last.3 as usize;
-                        }
-                        keys.extend(v);
+                |v| {
+                    if let Some(last) = v.last() {
+                        lines = last.3 as usize;
                     }
-                    Err(e) => {
-                        failed.get_or_insert(e);
-                    }
+                    keys.extend(v);
                 },
             )?;
             lines_per_segment.push(lines);
-        }
-        if let Some(e) = failed {
-            return Err(e);
         }
         keys.sort_by(|a, b| {
             a.0.total_cmp(&b.0)
@@ -975,20 +948,8 @@ fn start_rewrite(
     };
     let mut f = BufWriter::with_capacity(1 << 20, File::create(path).map_err(werr)?);
     for source in done {
-        let last = source.with_reader(|r| {
-            let mut last = b'\n';
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = r.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                f.write_all(&buf[..n])?;
-                last = buf[n - 1];
-            }
-            Ok(last)
-        })?;
-        if last != b'\n' {
+        let ends_line = copy_source(*source, |data| f.write_all(data).map_err(werr))?;
+        if !ends_line {
             f.write_all(b"\n").map_err(werr)?;
         }
     }

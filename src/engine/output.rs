@@ -4,9 +4,9 @@
 //! `_storage` entry (or after the last table).
 
 use crate::archive::ArchiveWriter;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::layout::EntryKind;
-use crate::lines::Source;
+use crate::lines::{Source, copy_source};
 use crate::value::TableFormat;
 
 use super::db::{Db, Segment, TableState};
@@ -120,35 +120,16 @@ fn tables_line(name: &str, number: u32) -> Vec<u8> {
 fn write_table(db: &Db, writer: &mut ArchiveWriter, name: &str, state: &TableState) -> Result<()> {
     let size = db.segments_size(state);
     writer.start_entry(name, size >= LARGE_ENTRY)?;
-    let mut last = b'\n';
+    let mut ends_line = true;
     for seg in &state.segments {
         let source = match seg {
             Segment::Entry(e) => Source::Entry(&db.snap.archive, *e),
             Segment::File(p) => Source::File(p),
         };
-        if last != b'\n' {
+        if !ends_line {
             writer.write_chunk(b"\n")?;
-            last = b'\n';
         }
-        let mut failed: Option<Error> = None;
-        source.with_reader(|r| {
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = r.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                if let Err(e) = writer.write_chunk(&buf[..n]) {
-                    failed = Some(e);
-                    break;
-                }
-                last = buf[n - 1];
-            }
-            Ok(())
-        })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
+        ends_line = copy_source(source, |data| writer.write_chunk(data))?;
     }
     Ok(())
 }

@@ -63,11 +63,9 @@ pub fn preflight(snap: &Snapshot, quiet: bool) -> Result<Preflight> {
     let mut out = Preflight::default();
     for (entry, comp, table) in tables {
         let name = snap.entry_name(entry);
-        let mut failed = None;
         let mut first = None;
-        lines::scan(
-            &snap.archive,
-            entry,
+        lines::try_scan_source(
+            lines::Source::Entry(&snap.archive, entry),
             &progress,
             |batch| -> Result<(Option<f64>, Option<u32>)> {
                 let mut max: Option<f64> = None;
@@ -102,22 +100,14 @@ pub fn preflight(snap: &Snapshot, quiet: bool) -> Result<Preflight> {
                 }
                 Ok((max, first))
             },
-            |r| match r {
-                Ok((max, f)) => {
-                    if let Some(t) = max {
-                        out.max_creation_time =
-                            Some(out.max_creation_time.map_or(t, |m: f64| m.max(t)));
-                    }
-                    first = first.or(f);
+            |(max, f)| {
+                if let Some(t) = max {
+                    out.max_creation_time =
+                        Some(out.max_creation_time.map_or(t, |m: f64| m.max(t)));
                 }
-                Err(e) => {
-                    failed.get_or_insert(e);
-                }
+                first = first.or(f);
             },
         )?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
         if let Some(n) = first {
             out.first_numbers.insert((comp.clone(), table.clone()), n);
         }
