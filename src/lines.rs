@@ -3,11 +3,11 @@
 //! workers process a window of batches at a time; results are merged in input
 //! order, so the outcome never depends on the thread count.
 
+use std::collections::BTreeMap;
 use std::io::Read;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::mpsc;
-
-use rayon::prelude::*;
 
 use crate::archive::Archive;
 use crate::error::{Error, Result};
@@ -100,25 +100,54 @@ pub fn scan_source<B: Send>(
             })
         });
     }
-    let window = rayon::current_num_threads() * 2;
+    // Batches go to the pool as they arrive and results merge here, in
+    // order, while later batches are still being processed: no barrier
+    // between reading, processing and merging. At most `window` batches are
+    // in flight, which bounds memory.
+    let window = rayon::current_num_threads() * 3;
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Batch>(window);
         let reader = scope.spawn(move || {
             source.with_reader(|r| read_batches(r, progress, |batch| tx.send(batch).is_ok()))
         });
-        let mut pending = Vec::with_capacity(window);
-        let mut flush = |pending: &mut Vec<Batch>| {
-            let results: Vec<B> = pending.par_iter().map(&per_batch).collect();
-            pending.clear();
-            results.into_iter().for_each(&mut merge);
-        };
-        for batch in rx {
-            pending.push(batch);
-            if pending.len() == window {
-                flush(&mut pending);
+        let (done_tx, done_rx) = mpsc::channel::<(usize, std::thread::Result<B>)>();
+        let per_batch = &per_batch;
+        rayon::in_place_scope(|pool| {
+            let mut waiting: BTreeMap<usize, B> = BTreeMap::new();
+            let mut next = 0usize;
+            let mut sent = 0usize;
+            let mut take = |waiting: &mut BTreeMap<usize, B>, next: &mut usize, block: bool| {
+                let got = if block {
+                    done_rx.recv().ok()
+                } else {
+                    done_rx.try_recv().ok()
+                };
+                if let Some((i, b)) = got {
+                    // A panic in `per_batch` resurfaces here, not as a hang.
+                    waiting.insert(i, b.unwrap_or_else(|p| std::panic::resume_unwind(p)));
+                }
+                while let Some(b) = waiting.remove(next) {
+                    merge(b);
+                    *next += 1;
+                }
+            };
+            for batch in rx {
+                while sent - next >= window {
+                    take(&mut waiting, &mut next, true);
+                }
+                let done_tx = done_tx.clone();
+                let i = sent;
+                pool.spawn(move |_| {
+                    let result = panic::catch_unwind(AssertUnwindSafe(|| per_batch(&batch)));
+                    let _ = done_tx.send((i, result));
+                });
+                sent += 1;
+                take(&mut waiting, &mut next, false);
             }
-        }
-        flush(&mut pending);
+            while next < sent {
+                take(&mut waiting, &mut next, true);
+            }
+        });
         reader
             .join()
             .unwrap_or_else(|_| Err(Error::Usage("the reader thread panicked".into())))

@@ -2,20 +2,22 @@
 //!
 //! The `zip` crate compresses an entry on one thread and cannot take data
 //! compressed elsewhere, so new entries are written here: the stream is cut
-//! into 1 MiB chunks, a window of chunks is deflated in parallel (each with
+//! into 1 MiB chunks, each deflated on the pool as soon as it is full (with
 //! the previous chunk's last 32 KiB as its dictionary, ending on a sync flush,
-//! as pigz does), and the pieces are concatenated into one raw deflate stream.
+//! as pigz does), and the pieces are written in order as they finish, one raw
+//! deflate stream.
 //! Chunk boundaries depend only on the data, so the bytes never depend on the
 //! thread count. Untouched entries are copied as their compressed bytes.
 //! Sizes and CRC are patched into the local header after the data (no data
 //! descriptors); Zip64 fields are used when an entry or the archive needs
 //! them.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::sync::mpsc;
 
 use flate2::{Compress, Compression as Level, FlushCompress, Status};
-use rayon::prelude::*;
 
 /// Uncompressed bytes per independently compressed chunk.
 const CHUNK: usize = 1 << 20;
@@ -45,9 +47,15 @@ struct Current {
     level: Option<u32>,
     crc: crc32fast::Hasher,
     pending: Vec<u8>,
-    chunks: Vec<Vec<u8>>,
     /// The last bytes of the previous chunk (the next one's dictionary).
     tail: Vec<u8>,
+    /// Chunks handed to the pool, chunks written, and the finished ones
+    /// waiting for their turn.
+    sent: usize,
+    written: usize,
+    waiting: BTreeMap<usize, io::Result<Vec<u8>>>,
+    done_tx: mpsc::Sender<(usize, io::Result<Vec<u8>>)>,
+    done_rx: mpsc::Receiver<(usize, io::Result<Vec<u8>>)>,
 }
 
 /// Writes a ZIP to a file.
@@ -88,13 +96,18 @@ impl ZipOut {
             zip64: large,
         };
         self.local_header(&central)?;
+        let (done_tx, done_rx) = mpsc::channel();
         self.current = Some(Current {
             central,
             level,
             crc: crc32fast::Hasher::new(),
             pending: Vec::new(),
-            chunks: Vec::new(),
             tail: Vec::new(),
+            sent: 0,
+            written: 0,
+            waiting: BTreeMap::new(),
+            done_tx,
+            done_rx,
         });
         Ok(())
     }
@@ -115,46 +128,62 @@ impl ZipOut {
             data = &data[take..];
             if cur.pending.len() == CHUNK {
                 let chunk = std::mem::replace(&mut cur.pending, Vec::with_capacity(CHUNK));
-                cur.chunks.push(chunk);
-                if cur.chunks.len() >= 2 * rayon::current_num_threads() {
-                    self.compress_chunks(false)?;
-                }
+                self.dispatch(chunk, false)?;
             }
         }
         Ok(())
     }
 
-    /// Deflates the queued chunks in parallel and writes them in order; with
-    /// `last`, the pending bytes become the final chunk.
-    fn compress_chunks(&mut self, last: bool) -> io::Result<()> {
+    /// Hands a chunk to the pool (each with the previous chunk's tail as its
+    /// dictionary) and writes the compressed chunks that are ready, in order,
+    /// while later ones are still being compressed. At most a small window is
+    /// in flight; with one thread, compresses here.
+    fn dispatch(&mut self, chunk: Vec<u8>, last: bool) -> io::Result<()> {
+        let threads = rayon::current_num_threads();
         let cur = self.current.as_mut().expect("an entry is started");
         let level = cur.level.expect("deflated entry");
-        if last {
-            let chunk = std::mem::take(&mut cur.pending);
-            cur.chunks.push(chunk);
+        let keep = chunk.len().min(DICTIONARY);
+        let dict = std::mem::replace(&mut cur.tail, chunk[chunk.len() - keep..].to_vec());
+        let i = cur.sent;
+        cur.sent += 1;
+        if threads == 1 {
+            let c = deflate_chunk(&chunk, &dict, level, last);
+            cur.waiting.insert(i, c);
+        } else {
+            let tx = cur.done_tx.clone();
+            rayon::spawn(move || {
+                let _ = tx.send((i, deflate_chunk(&chunk, &dict, level, last)));
+            });
         }
-        let chunks = std::mem::take(&mut cur.chunks);
-        let n = chunks.len();
-        let mut jobs = Vec::with_capacity(n);
-        let mut dict = std::mem::take(&mut cur.tail);
-        for chunk in &chunks {
-            jobs.push(dict);
-            let keep = chunk.len().min(DICTIONARY);
-            dict = chunk[chunk.len() - keep..].to_vec();
+        let window = 2 * threads + 1;
+        self.write_ready(|in_flight| in_flight >= window || last)
+    }
+
+    /// Writes finished chunks in order; waits for more while `wait` says so
+    /// (given the number still in flight).
+    fn write_ready(&mut self, wait: impl Fn(usize) -> bool) -> io::Result<()> {
+        loop {
+            let cur = self.current.as_mut().expect("an entry is started");
+            while let Ok((i, c)) = cur.done_rx.try_recv() {
+                cur.waiting.insert(i, c);
+            }
+            while let Some(c) = cur.waiting.remove(&cur.written) {
+                let c = c?;
+                cur.written += 1;
+                cur.central.compressed += c.len() as u64;
+                self.out.write_all(&c)?;
+                self.pos += c.len() as u64;
+            }
+            let in_flight = cur.sent - cur.written;
+            if in_flight == 0 || !wait(in_flight) {
+                return Ok(());
+            }
+            let (i, c) = cur
+                .done_rx
+                .recv()
+                .map_err(|_| io::Error::other("a compression job was lost"))?;
+            cur.waiting.insert(i, c);
         }
-        cur.tail = dict;
-        let compressed: Vec<io::Result<Vec<u8>>> = chunks
-            .par_iter()
-            .zip(jobs.par_iter())
-            .enumerate()
-            .map(|(i, (chunk, dict))| deflate_chunk(chunk, dict, level, last && i + 1 == n))
-            .collect();
-        for c in compressed {
-            let c = c?;
-            self.current.as_mut().expect("started").central.compressed += c.len() as u64;
-            self.write(&c)?;
-        }
-        Ok(())
     }
 
     /// Copies an entry whose compressed bytes, CRC and sizes are known.
@@ -225,7 +254,8 @@ impl ZipOut {
             return Ok(());
         };
         if cur.level.is_some() {
-            self.compress_chunks(true)?;
+            let chunk = std::mem::take(&mut self.current.as_mut().expect("checked").pending);
+            self.dispatch(chunk, true)?;
         }
         let mut cur = self.current.take().expect("checked above");
         cur.central.crc = cur.crc.finalize();

@@ -447,10 +447,6 @@ impl<'s> Db<'s> {
             Some(t) => Some(self.insert_target(t)?),
             None => None,
         };
-        let ranks = match target {
-            Some(_) => self.ranks(table, state)?,
-            None => Vec::new(),
-        };
         let out_path = self.temp_path(&self.temp_files, "rewrite");
         let ins_path = self.temp_path(&(self.temp_files + 1), "insert");
         let werr = |path: &Path| {
@@ -473,26 +469,18 @@ impl<'s> Db<'s> {
             target: target.as_ref(),
             migration: &self.migration,
             now_ms: self.now_ms,
-            seq_base: self.next_seq,
         };
         let progress = self.progress(state, &format!("{}: {table}", self.migration));
-        for (seg, (source, entry)) in self.sources(table, state).into_iter().enumerate() {
-            let seg_ranks = ranks.get(seg).map(Vec::as_slice).unwrap_or(&[]);
+        // The (`_creationTime`, `_id`) of the document behind each new row,
+        // in file order: new rows get their `_creationTime`s in that order
+        // once the pass is done.
+        let mut insert_keys: Vec<(f64, String)> = Vec::new();
+        for (source, entry) in self.sources(table, state) {
             let mut consumed: u64 = 0;
             scan_source(
                 source,
                 &progress,
-                |batch| {
-                    map_batch(
-                        batch,
-                        &ctx,
-                        &entry,
-                        seg_ranks,
-                        filter_names.as_deref(),
-                        &filter,
-                        &f,
-                    )
-                },
+                |batch| map_batch(batch, &ctx, &entry, filter_names.as_deref(), &filter, &f),
                 |b| {
                     if failed.is_some() {
                         return;
@@ -536,6 +524,7 @@ impl<'s> Db<'s> {
                     result.updated += b.updated;
                     result.deleted += b.deleted;
                     result.inserted += b.inserted;
+                    insert_keys.extend(b.insert_keys);
                     result.errors.extend(b.errors);
                     result.warnings.extend(b.warnings);
                     for (t, n) in result.tally.iter_mut().zip(b.tally) {
@@ -554,8 +543,17 @@ impl<'s> Db<'s> {
         }
         ins_file.flush().map_err(werr(&ins_path))?;
         drop(ins_file);
-        self.temp_files += 2;
-        self.next_seq += result.rows;
+        let ins_path = match result.inserted {
+            0 => ins_path,
+            _ => {
+                let timed = self.temp_path(&(self.temp_files + 2), "insert");
+                set_creation_times(&ins_path, &timed, &insert_keys, self.now_ms, self.next_seq)?;
+                let _ = std::fs::remove_file(&ins_path);
+                timed
+            }
+        };
+        self.temp_files += 3;
+        self.next_seq += result.inserted;
         if result.updated + result.deleted > 0 {
             let state = self.tables.get_mut(table).expect("checked above");
             state.segments = vec![Segment::File(out_path)];
@@ -688,53 +686,6 @@ impl<'s> Db<'s> {
         })
     }
 
-    /// The rank of every row in (`_creationTime`, `_id`) order, per segment
-    /// and line (`u32::MAX` for lines that are not rows).
-    fn ranks(&self, table: &str, state: &TableState) -> Result<Vec<Vec<u32>>> {
-        let mut keys: Vec<(f64, String, u32, u32)> = Vec::new();
-        let mut lines_per_segment = Vec::new();
-        for (seg, (source, entry)) in self.sources(table, state).into_iter().enumerate() {
-            let mut lines = 0usize;
-            try_scan_source(
-                source,
-                &Progress::hidden(),
-                |batch| -> Result<Vec<(f64, String, u32, u32)>> {
-                    let mut out = Vec::new();
-                    for (line_no, line) in batch.lines() {
-                        let sys = system_fields(line, &entry, line_no)?;
-                        out.push((
-                            sys.creation_time.unwrap_or(0.0),
-                            sys.id.unwrap_or_default(),
-                            seg as u32,
-                            line_no as u32,
-                        ));
-                    }
-                    Ok(out)
-                },
-                |v| {
-                    if let Some(last) = v.last() {
-                        lines = last.3 as usize;
-                    }
-                    keys.extend(v);
-                },
-            )?;
-            lines_per_segment.push(lines);
-        }
-        keys.sort_by(|a, b| {
-            a.0.total_cmp(&b.0)
-                .then_with(|| a.1.cmp(&b.1))
-                .then_with(|| (a.2, a.3).cmp(&(b.2, b.3)))
-        });
-        let mut ranks: Vec<Vec<u32>> = lines_per_segment
-            .iter()
-            .map(|&n| vec![u32::MAX; n])
-            .collect();
-        for (rank, (_, _, seg, line)) in keys.iter().enumerate() {
-            ranks[*seg as usize][*line as usize - 1] = rank as u32;
-        }
-        Ok(ranks)
-    }
-
     /// Where each segment of a table is read from, with a name for messages.
     fn sources<'a>(&'a self, table: &str, state: &'a TableState) -> Vec<(Source<'a>, String)> {
         // Segments live as long as `self`; collect them with their names.
@@ -803,7 +754,6 @@ struct MapContext<'a> {
     target: Option<&'a InsertTarget>,
     migration: &'a str,
     now_ms: u64,
-    seq_base: u64,
 }
 
 #[derive(Default)]
@@ -813,6 +763,8 @@ struct MapBatch {
     out: Vec<u8>,
     inserts: Vec<u8>,
     new_ids: Vec<[u8; 16]>,
+    /// The (`_creationTime`, `_id`) of the source of each new row.
+    insert_keys: Vec<(f64, String)>,
     rows: u64,
     updated: u64,
     deleted: u64,
@@ -827,7 +779,6 @@ fn map_batch(
     batch: &Batch,
     ctx: &MapContext,
     entry: &str,
-    ranks: &[u32],
     filter_names: Option<&[&str]>,
     filter: &(impl Fn(&Doc) -> bool + Sync),
     f: &(impl Fn(&Doc) -> Result<Effect, String> + Sync),
@@ -860,18 +811,15 @@ fn map_batch(
         };
         let applied = f(&doc).and_then(|effect| {
             let insert = match (effect.insert, ctx.target) {
-                (Some(fields), Some(target)) => {
-                    let rank = ranks.get(line_no - 1).copied().unwrap_or(u32::MAX);
-                    let seq = ctx.seq_base + u64::from(rank);
-                    Some(new_row(
-                        target,
-                        ctx.migration,
-                        ctx.now_ms,
-                        seq,
-                        &doc.key(),
-                        fields,
-                    )?)
-                }
+                // `_creationTime` is a stand-in until the pass is done.
+                (Some(fields), Some(target)) => Some(new_row(
+                    target,
+                    ctx.migration,
+                    ctx.now_ms,
+                    0,
+                    &doc.key(),
+                    fields,
+                )?),
                 (Some(_), None) => return Err("internal: an insert without a table".into()),
                 (None, _) => None,
             };
@@ -921,6 +869,7 @@ fn map_batch(
                 }
                 if let Some((bytes, internal, _)) = insert {
                     out.inserted += 1;
+                    out.insert_keys.push((creation_time(&fields), doc.key()));
                     out.inserts.extend_from_slice(&bytes);
                     out.inserts.push(b'\n');
                     out.new_ids.push(internal);
@@ -957,6 +906,95 @@ fn start_rewrite(
         current.with_reader(|r| std::io::copy(&mut r.take(prefix), &mut f).map(|_| ()))?;
     }
     Ok(f)
+}
+
+/// Copies the new rows of a map from `from` to `to`, giving each the
+/// `_creationTime` `now + (seq_base + rank)` steps, where rank orders the rows
+/// by the (`_creationTime`, `_id`) of the documents that made them (file
+/// order breaks ties): the order the original code inserts them in.
+fn set_creation_times(
+    from: &Path,
+    to: &Path,
+    keys: &[(f64, String)],
+    now_ms: u64,
+    seq_base: u64,
+) -> Result<()> {
+    use std::io::BufRead as _;
+    let mut order: Vec<u32> = (0..keys.len() as u32).collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (&keys[a as usize], &keys[b as usize]);
+        ka.0.total_cmp(&kb.0)
+            .then_with(|| ka.1.cmp(&kb.1))
+            .then(a.cmp(&b))
+    });
+    let mut rank = vec![0u32; keys.len()];
+    for (r, i) in order.into_iter().enumerate() {
+        rank[i as usize] = r as u32;
+    }
+    let rerr = |source| Error::Read {
+        path: from.to_owned(),
+        source,
+    };
+    let werr = |source| Error::Write {
+        path: to.to_owned(),
+        source,
+    };
+    let mut input = std::io::BufReader::with_capacity(1 << 20, File::open(from).map_err(rerr)?);
+    let mut output = BufWriter::with_capacity(1 << 20, File::create(to).map_err(werr)?);
+    let mut line = Vec::new();
+    let mut number = Vec::new();
+    for &r in &rank {
+        line.clear();
+        input.read_until(b'\n', &mut line).map_err(rerr)?;
+        let span = top_level_number(&line, b"\"_creationTime\"")
+            .ok_or_else(|| Error::Usage("internal: a new row without _creationTime".into()))?;
+        number.clear();
+        value::write_float(
+            creation_time_for(now_ms, seq_base + u64::from(r)),
+            &mut number,
+        );
+        output
+            .write_all(&line[..span.start])
+            .and_then(|()| output.write_all(&number))
+            .and_then(|()| output.write_all(&line[span.end..]))
+            .map_err(werr)?;
+    }
+    output.flush().map_err(werr)
+}
+
+/// Where the number value of the top-level `key` (with its quotes) lies in
+/// a JSON object written by our encoder (no whitespace).
+fn top_level_number(doc: &[u8], key: &[u8]) -> Option<std::ops::Range<usize>> {
+    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
+    for (i, &b) in doc.iter().enumerate() {
+        if in_str {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'"' => {
+                if depth == 1
+                    && matches!(doc.get(i.wrapping_sub(1)), Some(b'{' | b','))
+                    && doc[i..].starts_with(key)
+                    && doc.get(i + key.len()) == Some(&b':')
+                {
+                    let start = i + key.len() + 1;
+                    let len = doc[start..].iter().position(|b| matches!(b, b',' | b'}'))?;
+                    return Some(start..start + len);
+                }
+                in_str = true;
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Builds and encodes a new document: a derived `_id` and a `_creationTime`
@@ -1100,7 +1138,22 @@ fn decode_some(
     entry: &str,
     line_no: usize,
 ) -> Result<Fields> {
-    value::decode_fields(line, format, names).map_err(|e| Error::line(entry, line_no, e))
+    if matches!(format, TableFormat::Uniform)
+        && names.iter().all(|n| matches!(*n, "_id" | "_creationTime"))
+        && let Some(prefix) = SystemPrefix::read(line)
+        && prefix.float_literal
+    {
+        let mut fields = Fields::new();
+        if names.contains(&"_creationTime") {
+            fields.insert("_creationTime".into(), Value::Float64(prefix.creation_time));
+        }
+        if names.contains(&"_id") {
+            fields.insert("_id".into(), Value::String(prefix.id.to_owned()));
+        }
+        return Ok(fields);
+    }
+    value::decode_fields_of_valid_json(line, format, names)
+        .map_err(|e| Error::line(entry, line_no, e))
 }
 
 fn creation_time(fields: &Fields) -> f64 {
@@ -1115,17 +1168,94 @@ fn creation_time(fields: &Fields) -> f64 {
 struct SystemFields {
     #[serde(rename = "_id", default)]
     id: Option<String>,
-    #[serde(rename = "_creationTime", default)]
-    creation_time: Option<f64>,
 }
 
-/// Reads only `_id` and `_creationTime` of a row.
+/// Reads only `_id` of a row.
 fn system_fields(line: &[u8], entry: &str, line_no: usize) -> Result<SystemFields> {
+    if let Some(prefix) = SystemPrefix::read(line) {
+        return Ok(SystemFields {
+            id: Some(prefix.id.to_owned()),
+        });
+    }
     serde_json::from_slice(line).map_err(|e| Error::Line {
         entry: entry.to_owned(),
         line: line_no,
-        message: format!("cannot read _id and _creationTime: {e}"),
+        message: format!("cannot read _id: {e}"),
     })
+}
+
+/// `_creationTime` and `_id` read from the start of a row written the way
+/// Convex exports it: `{"_creationTime":<number>,"_id":"<plain string>",`.
+/// Every row the engine reads already passed a full JSON parse (the
+/// preflight, or our own encoder), and that parse rejects a second `_id` or
+/// `_creationTime`, so these are the values a full parse would give; any
+/// other shape (escapes, spaces, other order) returns `None` and the caller
+/// parses the whole line.
+struct SystemPrefix<'a> {
+    creation_time: f64,
+    /// The number has a `.` or an exponent (a Float64 in the uniform format).
+    float_literal: bool,
+    id: &'a str,
+}
+
+impl<'a> SystemPrefix<'a> {
+    fn read(line: &'a [u8]) -> Option<SystemPrefix<'a>> {
+        let rest = line.strip_prefix(br#"{"_creationTime":"#)?;
+        let end = rest
+            .iter()
+            .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))?;
+        let number = &rest[..end];
+        if !json_number(number) {
+            return None;
+        }
+        let rest = rest[end..].strip_prefix(br#","_id":""#)?;
+        let close = memchr::memchr(b'"', rest)?;
+        let id = &rest[..close];
+        if !matches!(rest.get(close + 1), Some(b',' | b'}'))
+            || !id.iter().all(|b| b.is_ascii_graphic() && *b != b'\\')
+        {
+            return None;
+        }
+        Some(SystemPrefix {
+            creation_time: std::str::from_utf8(number)
+                .ok()?
+                .parse()
+                .ok()
+                .filter(|t: &f64| t.is_finite())?,
+            float_literal: number.iter().any(|b| matches!(b, b'.' | b'e' | b'E')),
+            id: std::str::from_utf8(id).ok()?,
+        })
+    }
+}
+
+/// Whether `n` is a JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn json_number(n: &[u8]) -> bool {
+    let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut s = n.strip_prefix(b"-").unwrap_or(n);
+    let int = digits(s);
+    if int == 0 || (int > 1 && s[0] == b'0') {
+        return false;
+    }
+    s = &s[int..];
+    if let Some(frac) = s.strip_prefix(b".") {
+        let d = digits(frac);
+        if d == 0 {
+            return false;
+        }
+        s = &frac[d..];
+    }
+    if let Some(exp) = s.strip_prefix(b"e").or_else(|| s.strip_prefix(b"E")) {
+        let exp = exp
+            .strip_prefix(b"+")
+            .or_else(|| exp.strip_prefix(b"-"))
+            .unwrap_or(exp);
+        let d = digits(exp);
+        if d == 0 {
+            return false;
+        }
+        s = &exp[d..];
+    }
+    s.is_empty()
 }
 
 #[cfg(test)]
@@ -1159,6 +1289,76 @@ mod tests {
         assert_ne!(a, b);
         let text = DocumentId::new(10011, a).encode();
         assert_eq!(DocumentId::decode(&text).unwrap().table_number, 10011);
+    }
+
+    #[test]
+    fn system_prefix_agrees_with_a_full_parse() {
+        let id = "j9700712gen69dwtfm03rc5d2s7jwabf";
+        let lines = [
+            format!(r#"{{"_creationTime":1754240000000.001,"_id":"{id}","a":1}}"#),
+            format!(r#"{{"_creationTime":1700000000000,"_id":"{id}"}}"#),
+            format!(r#"{{"_creationTime":1.7e12,"_id":"{id}","b":"_id"}}"#),
+            format!(r#"{{"_creationTime":-0.0,"_id":"{id}","c":[]}}"#),
+            format!(r#"{{"_creationTime":12345678901234567890123,"_id":"{id}"}}"#),
+            // Shapes the prefix reader leaves to the full parse.
+            format!(r#"{{"_creationTime":01,"_id":"{id}"}}"#),
+            format!(r#"{{"_creationTime":1.,"_id":"{id}"}}"#),
+            format!(r#"{{"_creationTime":1e999,"_id":"{id}"}}"#),
+            r#"{"_creationTime":1.5,"_id":"a\u0062c","x":1}"#.to_owned(),
+            format!(r#"{{ "_creationTime":1.5,"_id":"{id}"}}"#),
+            format!(r#"{{"_id":"{id}","_creationTime":1.5}}"#),
+            format!(r#"{{"_creationTime":1.5,"_id":"{id}" ,"x":1}}"#),
+        ];
+        #[derive(Deserialize)]
+        struct Full {
+            #[serde(rename = "_id")]
+            id: Option<String>,
+            #[serde(rename = "_creationTime")]
+            creation_time: Option<f64>,
+        }
+        let mut fast = 0;
+        for (i, line) in lines.iter().enumerate() {
+            let full: Full = match serde_json::from_slice(line.as_bytes()) {
+                Ok(f) => f,
+                Err(_) => {
+                    assert!(SystemPrefix::read(line.as_bytes()).is_none(), "{line}");
+                    continue;
+                }
+            };
+            let got = system_fields(line.as_bytes(), "t", 1).unwrap();
+            assert_eq!(got.id, full.id, "{line}");
+            let Some(prefix) = SystemPrefix::read(line.as_bytes()) else {
+                continue;
+            };
+            fast += 1;
+            assert_eq!(Some(prefix.id), full.id.as_deref(), "{line}");
+            assert_eq!(
+                Some(prefix.creation_time.to_bits()),
+                full.creation_time.map(f64::to_bits),
+                "{line}"
+            );
+            let names = ["_id", "_creationTime"];
+            let some = decode_some(line.as_bytes(), &TableFormat::Uniform, &names, "t", 1).unwrap();
+            let all = value::decode_fields(line.as_bytes(), &TableFormat::Uniform, &names).unwrap();
+            assert!(same_fields(&some, &all), "{line}: {some:?} vs {all:?}");
+            // Rows 1 and 4 have integer literals (Int64 in the uniform format).
+            assert_eq!(prefix.float_literal, !matches!(i, 1 | 4), "{line}");
+        }
+        assert_eq!(fast, 5, "the plain rows take the fast path");
+    }
+
+    #[test]
+    fn top_level_number_finds_only_the_top_level_key() {
+        let doc = br#"{"A":{"_creationTime":1.0},"B":["_creationTime",2.0],"C":"\"_creationTime\":3","_creationTime":4.5,"_id":"x"}"#;
+        let span = top_level_number(doc, br#""_creationTime""#).unwrap();
+        assert_eq!(&doc[span], b"4.5");
+        let last = br#"{"_id":"x","_creationTime":17}"#;
+        let span = top_level_number(last, br#""_creationTime""#).unwrap();
+        assert_eq!(&last[span], b"17");
+        assert_eq!(
+            top_level_number(br#"{"a":{"_creationTime":1.0}}"#, br#""_creationTime""#),
+            None
+        );
     }
 
     #[test]

@@ -37,13 +37,9 @@ pub fn decode_line(line: &[u8], format: &TableFormat) -> Result<Value, DecodeErr
 /// The fast path of [`decode_line`]: `None` when the line is not a valid
 /// document of a uniform or sidecar-less table (or the table is legacy).
 pub fn decode_direct(line: &[u8], format: &TableFormat) -> Option<Value> {
-    let uniform = match format {
-        TableFormat::Uniform => true,
-        TableFormat::Missing => false,
-        TableFormat::Legacy(_) => return None,
-    };
+    let direct = Direct::for_format(format)?;
     let mut de = serde_json::Deserializer::from_slice(line);
-    let v = serde::de::DeserializeSeed::deserialize(Direct { uniform }, &mut de).ok()?;
+    let v = serde::de::DeserializeSeed::deserialize(direct, &mut de).ok()?;
     de.end().ok()?;
     matches!(v, Value::Object(_)).then_some(v)
 }
@@ -57,17 +53,9 @@ pub fn decode_fields(
     format: &TableFormat,
     names: &[&str],
 ) -> Result<BTreeMap<String, Value>, DecodeError> {
-    let uniform = match format {
-        TableFormat::Uniform => Some(true),
-        TableFormat::Missing => Some(false),
-        TableFormat::Legacy(_) => None,
-    };
-    if let Some(uniform) = uniform {
+    if let Some(inner) = Direct::for_format(format) {
         let mut de = serde_json::Deserializer::from_slice(line);
-        let seed = Partial {
-            names,
-            inner: Direct { uniform },
-        };
+        let seed = Partial { names, inner };
         if let Ok(v) = serde::de::DeserializeSeed::deserialize(seed, &mut de)
             && de.end().is_ok()
         {
@@ -80,6 +68,124 @@ pub fn decode_fields(
             Ok(all)
         }
         _ => unreachable!("decode_line only returns objects"),
+    }
+}
+
+/// [`decode_fields`] for a line already known to be valid JSON (the engine
+/// reads only rows that passed a full parse, or that it wrote itself): the
+/// fields not asked for are skipped by a byte scanner that does not check
+/// them again. Same result as [`decode_fields`] on any valid JSON line;
+/// anything unusual (an escaped or `$` key, a wanted value the fast decoder
+/// refuses, a legacy table) goes to [`decode_fields`].
+pub fn decode_fields_of_valid_json(
+    line: &[u8],
+    format: &TableFormat,
+    names: &[&str],
+) -> Result<BTreeMap<String, Value>, DecodeError> {
+    if let Some(inner) = Direct::for_format(format)
+        && let Some(v) = scan_fields(line, names, inner)
+    {
+        return Ok(v);
+    }
+    decode_fields(line, format, names)
+}
+
+/// The scanner of [`decode_fields_of_valid_json`]; `None` means "ask the
+/// full parser".
+fn scan_fields(line: &[u8], names: &[&str], inner: Direct) -> Option<BTreeMap<String, Value>> {
+    let mut out = BTreeMap::new();
+    let mut i = skip_ws(line, 0);
+    if line.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(line, i + 1);
+    if line.get(i) == Some(&b'}') {
+        return Some(out);
+    }
+    loop {
+        // A key: plain text between quotes (an escape goes to the parser).
+        if line.get(i) != Some(&b'"') {
+            return None;
+        }
+        let end = i + 1 + memchr::memchr2(b'"', b'\\', &line[i + 1..])?;
+        if line[end] != b'"' {
+            return None;
+        }
+        let key = &line[i + 1..end];
+        if key.first() == Some(&b'$') {
+            return None;
+        }
+        i = skip_ws(line, end + 1);
+        if line.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = skip_ws(line, i + 1);
+        let stop = skip_value(line, start)?;
+        if let Some(name) = names.iter().find(|n| n.as_bytes() == key) {
+            let mut de = serde_json::Deserializer::from_slice(&line[start..stop]);
+            let v = serde::de::DeserializeSeed::deserialize(inner, &mut de).ok()?;
+            out.insert((*name).to_owned(), v);
+        }
+        i = skip_ws(line, stop);
+        match line.get(i) {
+            Some(b',') => i = skip_ws(line, i + 1),
+            Some(b'}') => return Some(out),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_ws(line: &[u8], mut i: usize) -> usize {
+    while matches!(line.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// The end of the string starting at `line[i] == b'"'`.
+fn skip_string(line: &[u8], mut i: usize) -> Option<usize> {
+    i += 1;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', &line[i..])?;
+        if line[i] == b'"' {
+            return Some(i + 1);
+        }
+        i += 2;
+    }
+}
+
+/// The end of the (valid) JSON value starting at `line[i]`.
+fn skip_value(line: &[u8], i: usize) -> Option<usize> {
+    match *line.get(i)? {
+        b'"' => skip_string(line, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            loop {
+                match *line.get(j)? {
+                    b'"' => {
+                        j = skip_string(line, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        _ => {
+            let n = line[i..]
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                .unwrap_or(line.len() - i);
+            Some(i + n)
+        }
     }
 }
 
@@ -166,6 +272,17 @@ impl<'de> serde::de::Visitor<'de> for KeyFilter<'_> {
 #[derive(Clone, Copy)]
 struct Direct {
     uniform: bool,
+}
+
+impl Direct {
+    /// The decoder for a table's format; `None` for legacy tables.
+    fn for_format(format: &TableFormat) -> Option<Direct> {
+        match format {
+            TableFormat::Uniform => Some(Direct { uniform: true }),
+            TableFormat::Missing => Some(Direct { uniform: false }),
+            TableFormat::Legacy(_) => None,
+        }
+    }
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for Direct {
