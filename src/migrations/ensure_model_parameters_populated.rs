@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use super::app_data::definition_row;
-use super::{Migration, Mode, Outcome, set_key};
+use super::{Migration, Mode, Outcome, SetKey, set_key};
 use crate::engine::{Db, DocError, Fields};
 use crate::error::Result;
 use crate::value::Value;
@@ -36,7 +36,7 @@ pub(crate) fn models(db: &Db) -> Result<Vec<ModelInfo>> {
 
 /// The `modelId`s that already have a row: any row in `original`, only
 /// definition rows (no truthy `videoId`) in `fixed`.
-pub(crate) fn existing_model_ids(db: &Db, mode: Mode) -> Result<HashSet<Option<String>>> {
+pub(crate) fn existing_model_ids(db: &Db, mode: Mode) -> Result<HashSet<Option<SetKey>>> {
     Ok(db
         .gather_fields("modelParameters", &["modelId", "videoId"], |r| match mode {
             Mode::Original => Some(set_key(r.get("modelId"))),
@@ -51,7 +51,7 @@ pub(crate) fn existing_model_ids(db: &Db, mode: Mode) -> Result<HashSet<Option<S
 /// a string `modelId` (with a warning).
 pub(crate) fn definitions_needed(
     models: &[ModelInfo],
-    existing: &HashSet<Option<String>>,
+    existing: &HashSet<Option<SetKey>>,
     mode: Mode,
     now: f64,
     warnings: &mut Vec<String>,

@@ -13,9 +13,10 @@ use super::app_data;
 use super::ensure_model_parameters_populated::{
     definitions_needed, existing_model_ids, insert_counted, models,
 };
-use super::{Migration, Mode, Outcome, set_key};
+use super::{Migration, Mode, Outcome, SetKey, set_key};
 use crate::engine::{Db, Fields};
 use crate::error::Result;
+use crate::value::Value;
 
 pub struct Init;
 
@@ -77,12 +78,14 @@ impl Migration for Init {
             let rows = match mode {
                 Mode::Original => rows,
                 Mode::Fixed => {
-                    let have: HashSet<Option<String>> = db
+                    let have: HashSet<Option<SetKey>> = db
                         .gather_fields(table, &[key_field], |d| Some(set_key(d.get(key_field))))?
                         .into_iter()
                         .collect();
                     rows.into_iter()
-                        .filter(|(key, _)| !have.contains(&Some(key.clone())))
+                        .filter(|(key, _)| {
+                            !have.contains(&set_key(Some(&Value::String(key.clone()))))
+                        })
                         .collect()
                 }
             };

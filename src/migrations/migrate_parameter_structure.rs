@@ -10,7 +10,7 @@
 
 use std::collections::HashSet;
 
-use super::{Migration, Mode, Outcome, set_key};
+use super::{Migration, Mode, Outcome, SetKey, doc_key, set_key};
 use crate::engine::{Change, Db, Doc, Effect, Fields};
 use crate::error::Result;
 
@@ -76,15 +76,15 @@ impl Migration for MigrateParameterStructure {
                 // Which per-video rows are duplicates: the video already has a
                 // videoParameters row, or an earlier row (in _creationTime
                 // order) of the same video moves first.
-                let mut seen: HashSet<String> = db
+                let mut seen: HashSet<SetKey> = db
                     .gather_fields("videoParameters", &["videoId"], |r| {
                         set_key(r.get("videoId"))
                     })?
                     .into_iter()
                     .collect();
-                let duplicates: HashSet<String> = db
+                let duplicates: HashSet<SetKey> = db
                     .collect_fields("modelParameters", &["videoId", "parameters"], |r| {
-                        is_old_structure(r).then(|| (set_key(r.get("videoId")), r.key()))
+                        is_old_structure(r).then(|| (set_key(r.get("videoId")), doc_key(r)))
                     })?
                     .into_iter()
                     .filter_map(|(video, row)| {
@@ -98,7 +98,7 @@ impl Migration for MigrateParameterStructure {
                     }
                     let (insert, tally) = if !row.truthy("parameters") {
                         (None, INVALID)
-                    } else if duplicates.contains(&row.key()) {
+                    } else if duplicates.contains(&doc_key(row)) {
                         (None, DUPLICATE)
                     } else {
                         (Some(moved_row(row)), MOVED)
@@ -107,7 +107,9 @@ impl Migration for MigrateParameterStructure {
                         vec![format!(
                             "modelParameters {}: videoId {} has no parameters; row deleted, nothing moved",
                             row.key(),
-                            set_key(row.get("videoId")).unwrap_or_default()
+                            set_key(row.get("videoId"))
+                                .map(|k| k.to_string())
+                                .unwrap_or_default()
                         )]
                     } else {
                         Vec::new()

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use sha2::{Digest, Sha256};
 
 use super::js::{or, parse_int, spread};
-use super::{Migration, Mode, Outcome, set_key};
+use super::{Migration, Mode, Outcome, SetKey, set_key};
 use crate::engine::{Db, Doc, Effect, Fields};
 use crate::error::Result;
 use crate::value::Value;
@@ -42,7 +42,7 @@ impl Migration for MigrateVideoParameters {
         // (truthy parameters), plus any videoParameters row: a video whose
         // only row is empty gets a real one, so the chain is idempotent.
         let video_of = |d: &Doc| set_key(d.get("videoId"));
-        let mut migrated: HashSet<String> = db
+        let mut migrated: HashSet<SetKey> = db
             .gather_fields(
                 "modelParameters",
                 &["videoId", "parameters"],

@@ -203,18 +203,68 @@ impl Report {
     }
 }
 
-/// The key a JS `Set` or index would compare a value by: the string itself,
-/// or a tagged encoding for other values, or `None` for `undefined`.
-pub(crate) fn set_key(v: Option<&crate::value::Value>) -> Option<String> {
-    match v? {
-        crate::value::Value::String(s) => Some(s.clone()),
-        other => Some(format!("\u{0}{other:?}")),
+/// The key a JS `Set` or index would compare a value by: a string (kept as
+/// the 16 internal bytes and table number when it is a canonical document
+/// ID, so an index of a million IDs holds no heap strings), or a tagged
+/// encoding of any other value. Two keys are equal exactly when the JS
+/// values are: an ID string has one canonical form, so the compact form is
+/// a bijection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum SetKey {
+    Id(u32, [u8; 16]),
+    Text(Box<str>),
+}
+
+impl std::fmt::Display for SetKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetKey::Id(table, internal) => {
+                f.write_str(&crate::id::DocumentId::new(*table, *internal).encode())
+            }
+            SetKey::Text(s) => f.write_str(s),
+        }
     }
+}
+
+/// The [`SetKey`] of a value, or `None` for `undefined`.
+pub(crate) fn set_key(v: Option<&crate::value::Value>) -> Option<SetKey> {
+    Some(match v? {
+        crate::value::Value::String(s) => match crate::id::DocumentId::decode(s) {
+            Ok(id) => SetKey::Id(id.table_number, id.internal),
+            Err(_) => SetKey::Text(s.as_str().into()),
+        },
+        other => SetKey::Text(format!("\u{0}{other:?}").into()),
+    })
+}
+
+/// The [`SetKey`] of a document's `_id` (its report key when it has none).
+pub(crate) fn doc_key(doc: &crate::engine::Doc) -> SetKey {
+    set_key(doc.get("_id")).unwrap_or_else(|| SetKey::Text(doc.key().into()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_keys_are_equal_exactly_when_the_values_are() {
+        use crate::value::Value;
+        let id = "j9700712gen69dwtfm03rc5d2s7jwabf";
+        let key = |v: Value| set_key(Some(&v)).unwrap();
+        let s = |t: &str| Value::String(t.to_owned());
+        assert!(matches!(key(s(id)), SetKey::Id(..)));
+        assert_eq!(key(s(id)), key(s(id)));
+        assert_eq!(key(s(id)).to_string(), id);
+        // Not canonical IDs: kept as text, and unequal to the ID.
+        for other in [&id[..31], "J9700712gen69dwtfm03rc5d2s7jwabf", "videoId"] {
+            assert!(matches!(key(s(other)), SetKey::Text(_)), "{other}");
+            assert_ne!(key(s(other)), key(s(id)));
+            assert_eq!(key(s(other)).to_string(), other);
+        }
+        assert_ne!(key(Value::Float64(1.0)), key(s("1")));
+        assert_ne!(key(Value::Float64(1.0)), key(Value::Int64(1)));
+        assert_eq!(set_key(None), None);
+    }
 
     #[test]
     fn names_are_unique_documented_and_found_by_every_spelling() {
