@@ -49,16 +49,14 @@ impl Migration for CleanupVideoFields {
             if tally == 0 {
                 return Ok(Effect::keep());
             }
-            let mut fields = video.fields.clone();
+            let mut patch = vec![("updatedAt".to_owned(), Some(now.clone()))];
             if mode == Mode::Fixed {
-                for f in THUMBNAIL.iter().chain(&TITLE).chain(&CDN) {
-                    fields.remove(*f);
-                }
+                let removed = THUMBNAIL.iter().chain(&TITLE).chain(&CDN);
+                patch.extend(removed.map(|f| (f.to_string(), None)));
             }
-            fields.insert("updatedAt".into(), now.clone());
             Ok(Effect {
                 tally,
-                ..Effect::change(Change::Replace(fields))
+                ..Effect::change(Change::Patch(patch))
             })
         })?;
         let mut out = Outcome::default();

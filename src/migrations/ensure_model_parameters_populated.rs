@@ -6,7 +6,7 @@
 //! inserts one row per model document, duplicates included. `fixed` looks at
 //! definition rows only and deduplicates models by `modelId`.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use super::app_data::definition_row;
 use super::{Migration, Mode, Outcome, SetKey, set_key};
@@ -56,7 +56,7 @@ pub(crate) fn definitions_needed(
     now: f64,
     warnings: &mut Vec<String>,
 ) -> Vec<(String, Fields)> {
-    let mut planned = HashSet::new();
+    let mut planned = HashSet::default();
     let mut rows = Vec::new();
     for m in models {
         let id = set_key(m.model_id.as_ref());

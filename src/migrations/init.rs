@@ -7,7 +7,7 @@
 //! that is missing by its natural key (`key`, `modelId`, `packageId`,
 //! `planId`) and a definition row for each `modelId` that has none.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use super::app_data;
 use super::ensure_model_parameters_populated::{
@@ -95,7 +95,7 @@ impl Migration for Init {
         let models = models(db)?;
         let existing = match mode {
             // The original inserts a row for every model, whatever exists.
-            Mode::Original => HashSet::new(),
+            Mode::Original => HashSet::default(),
             Mode::Fixed => existing_model_ids(db, mode)?,
         };
         let rows = definitions_needed(&models, &existing, mode, now, &mut out.warnings);

@@ -8,7 +8,7 @@
 //! for that video (`duplicatesDropped`), delete per-video rows with falsy
 //! `parameters` (`invalidDropped`), keep the per-model definition rows.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use super::{Migration, Mode, Outcome, SetKey, doc_key, set_key};
 use crate::engine::{Change, Db, Doc, Effect, Fields};

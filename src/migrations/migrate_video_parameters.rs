@@ -7,7 +7,9 @@
 //! duration out (with a warning) instead of storing NaN. Seeds come from the
 //! video's `_id` instead of `Math.random()`.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashSet as HashSet;
 
 use sha2::{Digest, Sha256};
 

@@ -321,9 +321,11 @@ mod architecture_example {
                 let Some(Value::String(s)) = doc.get("status") else {
                     return Ok(Effect::keep());
                 };
-                let mut fields = doc.fields.clone();
-                fields.insert("status".into(), Value::String(s.to_uppercase()));
-                Ok(Effect::change(Change::Replace(fields)))
+                let status = Value::String(s.to_uppercase());
+                Ok(Effect::change(Change::Patch(vec![(
+                    "status".into(),
+                    Some(status),
+                )])))
             })?;
             let mut out = Outcome::default();
             out.count("updated", r.updated)
@@ -356,5 +358,41 @@ mod architecture_example {
             })
             .unwrap();
         assert!(statuses.iter().all(|s| s == &s.to_uppercase()));
+
+        // Patching a field to the value it has is no change; patching `_id`
+        // is a per-document error that leaves the document as it was.
+        db.begin("again");
+        let again = db
+            .map("videos", None, |doc| {
+                let status = doc.get("status").cloned();
+                Ok(Effect::change(Change::Patch(vec![(
+                    "status".into(),
+                    status,
+                )])))
+            })
+            .unwrap();
+        assert_eq!((again.updated, again.errors.len()), (0, 0));
+        let bad = db
+            .map("videos", None, |_| {
+                let id = Value::String("x".into());
+                Ok(Effect::change(Change::Patch(vec![(
+                    "_id".into(),
+                    Some(id),
+                )])))
+            })
+            .unwrap();
+        assert_eq!((bad.updated, bad.errors.len() as u64), (0, bad.rows));
+        assert!(bad.errors[0].reason.contains("may not change _id"));
+        let removed = db
+            .map("videos", None, |_| {
+                Ok(Effect::change(Change::Patch(vec![("status".into(), None)])))
+            })
+            .unwrap();
+        assert_eq!(removed.updated, removed.rows);
+        assert!(
+            db.gather("videos", |d| d.get("status").cloned())
+                .unwrap()
+                .is_empty()
+        );
     }
 }
