@@ -36,51 +36,24 @@ snapshot() { # snapshot N -> path (generated once, deterministic)
   echo "$p"
 }
 
-# measure LABEL CMD...: runs CMD $RUNS times; prints "median_seconds max_rss_kib".
-measure() {
-  local label=$1; shift
-  local times=() rss=0
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >/dev/null 2>"$WORK/stderr.txt" || {
-      local code=$?
-      # diff exits 1 when the snapshots differ: that is its answer, not a failure.
-      if [ "$code" != 1 ] || [[ "$label" != diff* ]]; then cat "$WORK/stderr.txt" >&2; exit 1; fi
-    }
-    read -r t m < <(tail -1 "$WORK/time.txt")
-    times+=("$t"); [ "$m" -gt "$rss" ] && rss=$m
-  done
-  local med
-  med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
-  echo "$med $rss"
+# once CMD...: runs CMD once; prints "seconds max_rss_kib".
+once() {
+  /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >/dev/null 2>"$WORK/stderr.txt" || {
+    local code=$?
+    # diff exits 1 when the snapshots differ: that is its answer, not a failure.
+    if [ "$code" != 1 ] || [ "$2" != diff ]; then cat "$WORK/stderr.txt" >&2; exit 1; fi
+  }
+  tail -1 "$WORK/time.txt"
 }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 BIG=$(snapshot "$VIDEOS")
 OUT="$WORK/out-$VIDEOS.zip"
 UNCOMPRESSED=$(python3 -c "import zipfile,sys; print(sum(i.file_size for i in zipfile.ZipFile(sys.argv[1]).infolist()))" "$BIG")
 
-say "# convex-snapshot end-to-end benchmark"
-say ""
-say "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM"
-say "- input: \`generate --videos $VIDEOS\`: $(stat -c %s "$BIG") bytes zipped, $UNCOMPRESSED bytes of entries"
-say "- medians of $RUNS runs; peak RSS is the largest seen; commands run from the repo root"
-say ""
-say "| what | command | wall s | peak RSS MiB |"
-say "|---|---|---:|---:|"
-row() { # row LABEL CMD...
-  local label=$1; shift
-  read -r t m < <(measure "$label" "$@")
-  say "| $label | \`${*/#$B/convex-snapshot}\` | $t | $((m / 1024)) |"
-  echo "$t"
-}
-T2=$(row "migrate --all" "$B" migrate "$BIG" -o "$OUT" --all -q | tail -1)
-T1=$(row "migrate --all, 1 thread" "$B" migrate "$BIG" -o "$OUT" --all -q --threads 1 | tail -1)
-TV=$(row "validate" "$B" validate "$BIG" -q | tail -1)
-row "inspect" "$B" inspect "$BIG" -q >/dev/null
-row "diff --stat" "$B" diff "$BIG" "$OUT" --stat -q >/dev/null
-
-# The floor: decompress every entry of the input; compress, at the same
-# level (6) on both cores, the entries the migration wrote anew (those whose
-# CRC or compressed size differ from the input's, or that are new).
+# One untimed run makes the output whose new entries the floor compresses:
+# those whose CRC or compressed size differ from the input's, or are new.
+"$B" migrate "$BIG" -o "$OUT" --all -q
 NEW="$WORK/new-bytes.jsonl"
 python3 - "$BIG" "$OUT" "$NEW" <<'PY'
 import sys, zipfile
@@ -93,8 +66,41 @@ with open(dest, "wb") as out:
                 while chunk := f.read(1 << 20):
                     out.write(chunk)
 PY
-TU=$(row "floor: unzip -p" sh -c "unzip -p '$BIG' > /dev/null" | tail -1)
-TP=$(row "floor: pigz -p 2 -6 of the $(stat -c %s "$NEW") new bytes" sh -c "pigz -p 2 -6 -c '$NEW' > /dev/null" | tail -1)
+
+# Every command runs once per round, rounds repeated $RUNS times, so slow
+# and fast spells of the machine hit all of them alike; medians per command.
+LABELS=("migrate --all" "migrate --all, 1 thread" "validate" "inspect" "diff --stat"
+  "floor: unzip -p" "floor: pigz -p 2 -6 of the $(stat -c %s "$NEW") new bytes")
+CMDS=("$B migrate $BIG -o $OUT --all -q"
+  "$B migrate $BIG -o $OUT --all -q --threads 1"
+  "$B validate $BIG -q"
+  "$B inspect $BIG -q"
+  "$B diff $BIG $OUT --stat -q"
+  "sh -c 'unzip -p $BIG > /dev/null'"
+  "sh -c 'pigz -p 2 -6 -c $NEW > /dev/null'")
+declare -A TIMES RSS
+for _ in $(seq "$RUNS"); do
+  for i in "${!CMDS[@]}"; do
+    eval "set -- ${CMDS[$i]}"
+    read -r t m < <(once "$@")
+    TIMES[$i]+="$t "
+    [ "$m" -gt "${RSS[$i]:-0}" ] && RSS[$i]=$m
+  done
+done
+med() { tr ' ' '\n' <<<"${TIMES[$1]}" | grep . | median; }
+
+say "# convex-snapshot end-to-end benchmark"
+say ""
+say "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(free -g | awk '/Mem:/ {print $2}') GiB RAM"
+say "- input: \`generate --videos $VIDEOS\`: $(stat -c %s "$BIG") bytes zipped, $UNCOMPRESSED bytes of entries"
+say "- $RUNS rounds, each running every command once in the order below; medians; peak RSS is the largest seen; commands run from the repo root"
+say ""
+say "| what | command | wall s (median) | all runs | peak RSS MiB |"
+say "|---|---|---:|---|---:|"
+for i in "${!CMDS[@]}"; do
+  say "| ${LABELS[$i]} | \`${CMDS[$i]//$B/convex-snapshot}\` | $(med "$i") | ${TIMES[$i]% } | $((RSS[$i] / 1024)) |"
+done
+T2=$(med 0); T1=$(med 1); TV=$(med 2); TU=$(med 5); TP=$(med 6)
 say ""
 FLOOR=$(printf '%.2f' "$(echo "$TU + $TP" | bc -l)")
 say "- floor = unzip + pigz = $FLOOR s"
@@ -109,7 +115,7 @@ if [ -n "$COMPRESSIONS" ]; then
   say "|---|---:|---:|---:|---:|"
   for c in $COMPRESSIONS; do
     C_OUT="$WORK/out-$c.zip"
-    read -r t _ < <(RUNS=1 measure "compression $c" "$B" migrate "$BIG" -o "$C_OUT" --all -q --compression "$c")
+    read -r t _ < <(once "$B" migrate "$BIG" -o "$C_OUT" --all -q --compression "$c")
     r=$(python3 -c "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); print(sum(i.compress_size for i in z.infolist())/sum(i.file_size for i in z.infolist()))" "$C_OUT")
     say "| $c | $t | $(stat -c %s "$C_OUT") | $(printf %.4f "$r") | $(printf '%.3f' "$(echo "$r / $IN_RATIO" | bc -l)") |"
   done
@@ -122,7 +128,7 @@ if [ -n "$SCALING" ]; then
   for n in $SCALING; do
     S=$(snapshot "$n")
     U=$(python3 -c "import zipfile,sys; print(sum(i.file_size for i in zipfile.ZipFile(sys.argv[1]).infolist())//(1<<20))" "$S")
-    read -r t m < <(RUNS=1 measure "scale $n" "$B" migrate "$S" -o "$WORK/out-scale.zip" --all -q)
+    read -r t m < <(once "$B" migrate "$S" -o "$WORK/out-scale.zip" --all -q)
     say "| $n | $U | $t | $((m / 1024)) |"
   done
 fi
