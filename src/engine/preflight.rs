@@ -82,8 +82,12 @@ pub fn preflight(snap: &Snapshot, quiet: bool) -> Result<Preflight> {
                         };
                         return Err(Error::line(name, line_no, message));
                     }
-                    let sys: System = serde_json::from_slice(line)
-                        .map_err(|e| Error::line(name, line_no, format!("not valid JSON: {e}")))?;
+                    // UTF-8 checked once for the line, not per string.
+                    let sys: System = match std::str::from_utf8(line) {
+                        Ok(text) => serde_json::from_str(text),
+                        Err(_) => serde_json::from_slice(line),
+                    }
+                    .map_err(|e| Error::line(name, line_no, format!("not valid JSON: {e}")))?;
                     if let Some(t) = sys.creation_time.and_then(|v| v.as_f64())
                         && t.is_finite()
                     {

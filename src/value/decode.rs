@@ -37,11 +37,31 @@ pub fn decode_line(line: &[u8], format: &TableFormat) -> Result<Value, DecodeErr
 /// The fast path of [`decode_line`]: `None` when the line is not a valid
 /// document of a uniform or sidecar-less table (or the table is legacy).
 pub fn decode_direct(line: &[u8], format: &TableFormat) -> Option<Value> {
-    let direct = Direct::for_format(format)?;
-    let mut de = serde_json::Deserializer::from_slice(line);
-    let v = serde::de::DeserializeSeed::deserialize(direct, &mut de).ok()?;
-    de.end().ok()?;
+    let v = parse_whole(line, Direct::for_format(format)?)?;
     matches!(v, Value::Object(_)).then_some(v)
+}
+
+/// Runs `seed` over the whole line (nothing but whitespace may follow), or
+/// `None`. The line's UTF-8 is checked once up front (fast for ASCII), so
+/// the parser need not check each string again; a line that is not UTF-8
+/// goes through the byte parser, which finds the same answer.
+fn parse_whole<'a, S>(line: &'a [u8], seed: S) -> Option<S::Value>
+where
+    S: serde::de::DeserializeSeed<'a>,
+{
+    fn run<'a, R: serde_json::de::Read<'a>, S: serde::de::DeserializeSeed<'a>>(
+        read: R,
+        seed: S,
+    ) -> Option<S::Value> {
+        let mut de = serde_json::Deserializer::new(read);
+        let v = seed.deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        Some(v)
+    }
+    match std::str::from_utf8(line) {
+        Ok(text) => run(serde_json::de::StrRead::new(text), seed),
+        Err(_) => run(serde_json::de::SliceRead::new(line), seed),
+    }
 }
 
 /// Decodes only the named top-level fields of a row (the others are skipped
@@ -53,14 +73,10 @@ pub fn decode_fields(
     format: &TableFormat,
     names: &[&str],
 ) -> Result<BTreeMap<String, Value>, DecodeError> {
-    if let Some(inner) = Direct::for_format(format) {
-        let mut de = serde_json::Deserializer::from_slice(line);
-        let seed = Partial { names, inner };
-        if let Ok(v) = serde::de::DeserializeSeed::deserialize(seed, &mut de)
-            && de.end().is_ok()
-        {
-            return Ok(v);
-        }
+    if let Some(inner) = Direct::for_format(format)
+        && let Some(v) = parse_whole(line, Partial { names, inner })
+    {
+        return Ok(v);
     }
     match decode_line(line, format)? {
         Value::Object(mut all) => {
@@ -122,8 +138,7 @@ fn scan_fields(line: &[u8], names: &[&str], inner: Direct) -> Option<BTreeMap<St
         let start = skip_ws(line, i + 1);
         let stop = skip_value(line, start)?;
         if let Some(name) = names.iter().find(|n| n.as_bytes() == key) {
-            let mut de = serde_json::Deserializer::from_slice(&line[start..stop]);
-            let v = serde::de::DeserializeSeed::deserialize(inner, &mut de).ok()?;
+            let v = parse_whole(&line[start..stop], inner)?;
             out.insert((*name).to_owned(), v);
         }
         i = skip_ws(line, stop);
