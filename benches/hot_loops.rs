@@ -1,12 +1,14 @@
 //! Criterion benchmarks of the hot loops: the ID codec, line parsing and
-//! decoding, value encoding, and one migration over a batch of videos. Run
-//! with `cargo bench --bench hot_loops`.
+//! decoding (whole lines and a few fields), value encoding, and one
+//! migration over a batch of videos. Run with `cargo bench --bench
+//! hot_loops`.
 
 use std::hint::black_box;
 
 use convex_snapshot::id::DocumentId;
 use convex_snapshot::value::{
-    TableFormat, decode_document, decode_line, encode_document, parse_json_line,
+    TableFormat, decode_document, decode_fields, decode_fields_of_valid_json, decode_line,
+    encode_document, parse_json_line,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -33,6 +35,17 @@ fn lines(c: &mut Criterion) {
     });
     g.bench_function("decode_line_direct", |b| {
         b.iter(|| decode_line(black_box(VIDEO.as_bytes()), &TableFormat::Uniform))
+    });
+    // Three fields of the line (as analyzeStorageDistribution reads): the
+    // parser skipping the rest, and the byte scanner the engine uses.
+    let names = ["status", "r2FileKey", "convexFileId"];
+    g.bench_function("decode_fields_parser", |b| {
+        b.iter(|| decode_fields(black_box(VIDEO.as_bytes()), &TableFormat::Uniform, &names))
+    });
+    g.bench_function("decode_fields_scanner", |b| {
+        b.iter(|| {
+            decode_fields_of_valid_json(black_box(VIDEO.as_bytes()), &TableFormat::Uniform, &names)
+        })
     });
     let value = decode_document(&json, &TableFormat::Uniform).unwrap();
     g.bench_function("encode_uniform", |b| {
