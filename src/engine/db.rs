@@ -991,7 +991,7 @@ fn set_creation_times(
     for &r in &rank {
         line.clear();
         input.read_until(b'\n', &mut line).map_err(rerr)?;
-        let span = top_level_number(&line, b"\"_creationTime\"")
+        let span = value::top_level_value(&line, "_creationTime")
             .ok_or_else(|| Error::Usage("internal: a new row without _creationTime".into()))?;
         number.clear();
         value::write_float(
@@ -1005,41 +1005,6 @@ fn set_creation_times(
             .map_err(werr)?;
     }
     output.flush().map_err(werr)
-}
-
-/// Where the number value of the top-level `key` (with its quotes) lies in
-/// a JSON object written by our encoder (no whitespace).
-fn top_level_number(doc: &[u8], key: &[u8]) -> Option<std::ops::Range<usize>> {
-    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
-    for (i, &b) in doc.iter().enumerate() {
-        if in_str {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            b'"' => {
-                if depth == 1
-                    && matches!(doc.get(i.wrapping_sub(1)), Some(b'{' | b','))
-                    && doc[i..].starts_with(key)
-                    && doc.get(i + key.len()) == Some(&b':')
-                {
-                    let start = i + key.len() + 1;
-                    let len = doc[start..].iter().position(|b| matches!(b, b',' | b'}'))?;
-                    return Some(start..start + len);
-                }
-                in_str = true;
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Builds and encodes a new document: a derived `_id` and a `_creationTime`
@@ -1257,9 +1222,6 @@ impl<'a> SystemPrefix<'a> {
             .iter()
             .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))?;
         let number = &rest[..end];
-        if !json_number(number) {
-            return None;
-        }
         let rest = rest[end..].strip_prefix(br#","_id":""#)?;
         let close = memchr::memchr(b'"', rest)?;
         let id = &rest[..close];
@@ -1269,45 +1231,12 @@ impl<'a> SystemPrefix<'a> {
             return None;
         }
         Some(SystemPrefix {
-            creation_time: std::str::from_utf8(number)
-                .ok()?
-                .parse()
-                .ok()
-                .filter(|t: &f64| t.is_finite())?,
+            // The parser's own reading of the number (and its refusals).
+            creation_time: serde_json::from_slice(number).ok()?,
             float_literal: number.iter().any(|b| matches!(b, b'.' | b'e' | b'E')),
             id: std::str::from_utf8(id).ok()?,
         })
     }
-}
-
-/// Whether `n` is a JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
-fn json_number(n: &[u8]) -> bool {
-    let digits = |s: &[u8]| s.iter().take_while(|b| b.is_ascii_digit()).count();
-    let mut s = n.strip_prefix(b"-").unwrap_or(n);
-    let int = digits(s);
-    if int == 0 || (int > 1 && s[0] == b'0') {
-        return false;
-    }
-    s = &s[int..];
-    if let Some(frac) = s.strip_prefix(b".") {
-        let d = digits(frac);
-        if d == 0 {
-            return false;
-        }
-        s = &frac[d..];
-    }
-    if let Some(exp) = s.strip_prefix(b"e").or_else(|| s.strip_prefix(b"E")) {
-        let exp = exp
-            .strip_prefix(b"+")
-            .or_else(|| exp.strip_prefix(b"-"))
-            .unwrap_or(exp);
-        let d = digits(exp);
-        if d == 0 {
-            return false;
-        }
-        s = &exp[d..];
-    }
-    s.is_empty()
 }
 
 #[cfg(test)]
@@ -1400,15 +1329,15 @@ mod tests {
     }
 
     #[test]
-    fn top_level_number_finds_only_the_top_level_key() {
+    fn top_level_value_finds_only_the_top_level_key() {
         let doc = br#"{"A":{"_creationTime":1.0},"B":["_creationTime",2.0],"C":"\"_creationTime\":3","_creationTime":4.5,"_id":"x"}"#;
-        let span = top_level_number(doc, br#""_creationTime""#).unwrap();
+        let span = value::top_level_value(doc, "_creationTime").unwrap();
         assert_eq!(&doc[span], b"4.5");
         let last = br#"{"_id":"x","_creationTime":17}"#;
-        let span = top_level_number(last, br#""_creationTime""#).unwrap();
+        let span = value::top_level_value(last, "_creationTime").unwrap();
         assert_eq!(&last[span], b"17");
         assert_eq!(
-            top_level_number(br#"{"a":{"_creationTime":1.0}}"#, br#""_creationTime""#),
+            value::top_level_value(br#"{"a":{"_creationTime":1.0}}"#, "_creationTime"),
             None
         );
     }

@@ -110,43 +110,85 @@ pub fn decode_fields_of_valid_json(
 /// full parser".
 fn scan_fields(line: &[u8], names: &[&str], inner: Direct) -> Option<BTreeMap<String, Value>> {
     let mut out = BTreeMap::new();
-    let mut i = skip_ws(line, 0);
-    if line.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = skip_ws(line, i + 1);
-    if line.get(i) == Some(&b'}') {
-        return Some(out);
-    }
-    loop {
-        // A key: plain text between quotes (an escape goes to the parser).
-        if line.get(i) != Some(&b'"') {
+    let mut fields = TopLevel::new(line);
+    for (key, span) in &mut fields {
+        // An escaped key or a `$` key: the parser decides.
+        if key.first() == Some(&b'$') || key.contains(&b'\\') {
             return None;
         }
-        let end = i + 1 + memchr::memchr2(b'"', b'\\', &line[i + 1..])?;
-        if line[end] != b'"' {
-            return None;
-        }
-        let key = &line[i + 1..end];
-        if key.first() == Some(&b'$') {
-            return None;
-        }
-        i = skip_ws(line, end + 1);
-        if line.get(i) != Some(&b':') {
-            return None;
-        }
-        let start = skip_ws(line, i + 1);
-        let stop = skip_value(line, start)?;
         if let Some(name) = names.iter().find(|n| n.as_bytes() == key) {
-            let v = parse_whole(&line[start..stop], inner)?;
-            out.insert((*name).to_owned(), v);
+            out.insert((*name).to_owned(), parse_whole(&line[span], inner)?);
         }
-        i = skip_ws(line, stop);
-        match line.get(i) {
-            Some(b',') => i = skip_ws(line, i + 1),
-            Some(b'}') => return Some(out),
-            _ => return None,
+    }
+    (!fields.unusual).then_some(out)
+}
+
+/// Where the value of the top-level field `key` lies in a JSON object known
+/// to be valid (a key written with escapes does not match).
+pub fn top_level_value(line: &[u8], key: &str) -> Option<std::ops::Range<usize>> {
+    TopLevel::new(line)
+        .find(|(k, _)| *k == key.as_bytes())
+        .map(|(_, span)| span)
+}
+
+/// The top-level fields of a JSON object known to be valid, in order: each
+/// key as written between its quotes, and the byte range of its value. Ends
+/// early, with `unusual` set, on anything that is not such an object.
+struct TopLevel<'a> {
+    line: &'a [u8],
+    /// Where the next key starts; `None` once done.
+    next: Option<usize>,
+    unusual: bool,
+}
+
+impl<'a> TopLevel<'a> {
+    fn new(line: &'a [u8]) -> TopLevel<'a> {
+        let i = skip_ws(line, 0);
+        let mut t = TopLevel {
+            line,
+            next: None,
+            unusual: line.get(i) != Some(&b'{'),
+        };
+        let first = skip_ws(line, i + 1);
+        if !t.unusual && line.get(first) != Some(&b'}') {
+            t.next = Some(first);
         }
+        t
+    }
+
+    fn fail(&mut self) -> Option<(&'a [u8], std::ops::Range<usize>)> {
+        self.unusual = true;
+        self.next = None;
+        None
+    }
+}
+
+impl<'a> Iterator for TopLevel<'a> {
+    type Item = (&'a [u8], std::ops::Range<usize>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (line, i) = (self.line, self.next?);
+        if line.get(i) != Some(&b'"') {
+            return self.fail();
+        }
+        let Some(end) = skip_string(line, i) else {
+            return self.fail();
+        };
+        let colon = skip_ws(line, end);
+        if line.get(colon) != Some(&b':') {
+            return self.fail();
+        }
+        let start = skip_ws(line, colon + 1);
+        let Some(stop) = skip_value(line, start) else {
+            return self.fail();
+        };
+        let after = skip_ws(line, stop);
+        self.next = match line.get(after) {
+            Some(b',') => Some(skip_ws(line, after + 1)),
+            Some(b'}') => None,
+            _ => return self.fail(),
+        };
+        Some((&line[i + 1..end - 1], start..stop))
     }
 }
 
