@@ -167,14 +167,25 @@ impl ArchiveWriter {
             if n == 0 {
                 break;
             }
-            match &mut self.sink {
-                Sink::Zip { zip, .. } => zip.write_data(&buf[..n])?,
-                Sink::Dir { current, .. } => {
-                    current.as_mut().expect("started").write_all(&buf[..n])?
-                }
-            }
+            self.write_data(&buf[..n])?;
         }
         Ok(())
+    }
+
+    /// Appends bytes to the entry being written (nothing may go into a
+    /// directory entry).
+    fn write_data(&mut self, data: &[u8]) -> io::Result<()> {
+        match &mut self.sink {
+            Sink::Zip { zip, .. } => zip.write_data(data),
+            Sink::Dir { current, .. } => match current.as_mut() {
+                Some(f) => f.write_all(data),
+                None if data.is_empty() => Ok(()),
+                None => Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "data for a directory entry",
+                )),
+            },
+        }
     }
 
     fn start(&mut self, name: &str, large: bool) -> io::Result<()> {
@@ -194,6 +205,11 @@ impl ArchiveWriter {
                     ));
                 }
                 let path = tmp.path().join(rel);
+                if name.ends_with('/') {
+                    // A ZIP's directory entry (as `zip -r` writes): a folder.
+                    std::fs::create_dir_all(path)?;
+                    return Ok(());
+                }
                 if let Some(p) = path.parent() {
                     std::fs::create_dir_all(p)?;
                 }
@@ -210,11 +226,7 @@ impl ArchiveWriter {
 
     /// Appends bytes to the entry being written.
     pub fn write_chunk(&mut self, data: &[u8]) -> Result<()> {
-        let r = match &mut self.sink {
-            Sink::Zip { zip, .. } => zip.write_data(data),
-            Sink::Dir { current, .. } => current.as_mut().expect("started").write_all(data),
-        };
-        r.map_err(|e| self.werr(e))
+        self.write_data(data).map_err(|e| self.werr(e))
     }
 
     /// Adds a whole entry.

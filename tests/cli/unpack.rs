@@ -184,3 +184,39 @@ fn dry_run_diff_shows_the_change_and_writes_nothing() {
     let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(j["diff"]["equal"], serde_json::json!(false));
 }
+
+/// A ZIP with directory entries (as `zip -r` makes after an unzip and an
+/// edit) unpacks and migrates into folders; the folders hold the same data.
+#[test]
+fn directory_entries_become_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut entries = read_zip(&sample());
+    entries.insert(0, ("videos/".to_owned(), Vec::new()));
+    entries.insert(0, ("_storage/".to_owned(), Vec::new()));
+    let input = make_zip(dir.path(), "dirs.zip", &refs(&entries));
+    let unpacked = dir.path().join("unpacked");
+    let migrated = dir.path().join("migrated");
+    for args in [
+        vec!["unpack".as_ref(), input.as_os_str(), unpacked.as_os_str()],
+        vec![
+            "migrate".as_ref(),
+            input.as_os_str(),
+            "-o".as_ref(),
+            migrated.as_os_str(),
+        ],
+    ] {
+        let mut args = args;
+        args.push("-q".as_ref());
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    for out in [&unpacked, &migrated] {
+        let r = run(&[
+            "diff".as_ref(),
+            sample().as_os_str(),
+            out.as_os_str(),
+            "-q".as_ref(),
+        ]);
+        assert_eq!(r.code, 0, "{}: {}{}", out.display(), r.stdout, r.stderr);
+    }
+}
