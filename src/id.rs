@@ -68,21 +68,30 @@ fn base32_emit(bytes: &[u8], mut emit: impl FnMut(u8)) {
     }
 }
 
-/// Decodes base32 into `out` (no allocation); returns the byte count.
-fn base32_decode(text: &[u8], out: &mut [u8; 24]) -> Result<usize, IdError> {
+/// The value of each base32 character, or `INVALID`.
+const INVALID: u8 = 0xff;
+const DIGITS: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 32 {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decodes base32 into `out` (no allocation); returns the byte count and
+/// whether the text is the canonical encoding of those bytes: no character
+/// beyond the last byte's and zero padding bits.
+fn base32_decode(text: &[u8], out: &mut [u8; 24]) -> Result<(usize, bool), IdError> {
     let mut len = 0;
     let mut acc: u64 = 0;
     let mut bits = 0u32;
     for &c in text {
-        let v = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'h' => c - b'a' + 10,
-            b'j' | b'k' => c - b'j' + 18,
-            b'm' | b'n' => c - b'm' + 20,
-            b'p'..=b't' => c - b'p' + 22,
-            b'v'..=b'z' => c - b'v' + 27,
-            _ => return Err(IdError::InvalidBase32),
-        };
+        let v = DIGITS[c as usize];
+        if v == INVALID {
+            return Err(IdError::InvalidBase32);
+        }
         acc = (acc << 5) | u64::from(v);
         bits += 5;
         if bits >= 8 {
@@ -91,7 +100,10 @@ fn base32_decode(text: &[u8], out: &mut [u8; 24]) -> Result<usize, IdError> {
             len += 1;
         }
     }
-    Ok(len)
+    // Encoding `len` bytes writes ceil(8 len / 5) characters, the last one
+    // padded with zero bits: fewer than 5 bits may be left, all zero.
+    let canonical = bits < 5 && acc & ((1 << bits) - 1) == 0;
+    Ok((len, canonical))
 }
 
 impl DocumentId {
@@ -135,29 +147,19 @@ impl DocumentId {
         out
     }
 
-    /// True when `text` is exactly this ID's canonical encoding.
-    fn encodes_to(&self, text: &[u8]) -> bool {
-        let (bin, len) = self.binary();
-        let mut i = 0;
-        let mut same = true;
-        base32_emit(&bin[..len], |c| {
-            same &= text.get(i) == Some(&c);
-            i += 1;
-        });
-        same && i == text.len()
-    }
-
-    /// Decodes and validates an ID string (section 7.3).
+    /// Decodes and validates an ID string (section 7.3). Only the canonical
+    /// encoding of an ID decodes: padding bits, over-long varints and u32
+    /// overflow are rejected, as the backend rejects them by re-encoding.
     pub fn decode(text: &str) -> Result<Self, IdError> {
         if !(31..=37).contains(&text.len()) {
             return Err(IdError::InvalidLength);
         }
         let mut buf = [0u8; 24];
-        let len = base32_decode(text.as_bytes(), &mut buf)?;
+        let (len, canonical_base32) = base32_decode(text.as_bytes(), &mut buf)?;
         let bin = &buf[..len];
         let mut table_number: u32 = 0;
         let mut pos = 0;
-        loop {
+        let canonical_varint = loop {
             if pos >= 5 {
                 return Err(IdError::InvalidTableNumber);
             }
@@ -167,9 +169,11 @@ impl DocumentId {
             table_number |= u32::from(b & 0x7f).wrapping_shl(7 * pos as u32);
             pos += 1;
             if b & 0x80 == 0 {
-                break;
+                // The shortest varint ends in a non-zero byte, and a fifth
+                // byte holds only the top 4 bits of a u32.
+                break (pos == 1 || b != 0) && (pos < 5 || b < 0x10);
             }
-        }
+        };
         if table_number == 0 {
             return Err(IdError::ZeroTableNumber);
         }
@@ -181,14 +185,15 @@ impl DocumentId {
         if footer != fletcher16(&bin[..pos + 16]) ^ VERSION {
             return Err(IdError::InvalidIdVersion);
         }
-        let id = DocumentId {
-            table_number,
-            internal,
-        };
-        if bin.len() != pos + 18 || !id.encodes_to(text.as_bytes()) {
+        // With a canonical varint, re-encoding gives back exactly `bin`, and
+        // its text is `text` exactly when the base32 is canonical.
+        if bin.len() != pos + 18 || !canonical_varint || !canonical_base32 {
             return Err(IdError::InvalidLength);
         }
-        Ok(id)
+        Ok(DocumentId {
+            table_number,
+            internal,
+        })
     }
 }
 
@@ -273,6 +278,124 @@ mod tests {
         );
         // One changed character breaks the checksum.
         assert!(DocumentId::decode("k9725mndz2ce7erp6ydnt2razs7ecgvj").is_err());
+    }
+
+    /// The decoder as first written: decode, then require that the ID
+    /// re-encodes to the text. The fast decoder must agree with it.
+    fn decode_by_reencoding(text: &str) -> Result<DocumentId, IdError> {
+        if !(31..=37).contains(&text.len()) {
+            return Err(IdError::InvalidLength);
+        }
+        let mut buf = [0u8; 24];
+        let (len, _) = base32_decode(text.as_bytes(), &mut buf)?;
+        let bin = &buf[..len];
+        let mut table_number: u32 = 0;
+        let mut pos = 0;
+        loop {
+            let Some(&b) = bin.get(pos).filter(|_| pos < 5) else {
+                return Err(IdError::InvalidTableNumber);
+            };
+            table_number |= u32::from(b & 0x7f).wrapping_shl(7 * pos as u32);
+            pos += 1;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        if table_number == 0 {
+            return Err(IdError::ZeroTableNumber);
+        }
+        if bin.len() < pos + 18 {
+            return Err(IdError::InvalidLength);
+        }
+        let footer = u16::from_le_bytes([bin[pos + 16], bin[pos + 17]]);
+        if footer != fletcher16(&bin[..pos + 16]) ^ VERSION {
+            return Err(IdError::InvalidIdVersion);
+        }
+        let id = DocumentId::new(table_number, bin[pos..pos + 16].try_into().unwrap());
+        if bin.len() != pos + 18 || id.encode() != text {
+            return Err(IdError::InvalidLength);
+        }
+        Ok(id)
+    }
+
+    /// Base32 of raw bytes, with or without padding bits set.
+    fn base32(bytes: &[u8], pad: u8) -> String {
+        let mut out = String::new();
+        base32_emit(bytes, |c| out.push(c as char));
+        if pad != 0 && !(bytes.len() * 8).is_multiple_of(5) {
+            let last = out.pop().unwrap();
+            let v = DIGITS[last as usize] | (pad & ((1 << (5 - (bytes.len() * 8) % 5)) - 1));
+            out.push(ALPHABET[v as usize] as char);
+        }
+        out
+    }
+
+    #[test]
+    fn fast_decode_agrees_with_reencoding() {
+        // SplitMix64: deterministic variety without a dependency.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        let mut texts = Vec::new();
+        for i in 0..20_000u64 {
+            let r = next();
+            // Binary forms with valid and invalid varints (over-long, u32
+            // overflow), right and wrong footers, and padding bits set.
+            let mut bin: Vec<u8> = match i % 6 {
+                0 => vec![(r & 0x7f) as u8],
+                1 => vec![0x80 | (r & 0x7f) as u8, (r >> 8 & 0x7f) as u8],
+                2 => vec![0x80 | (r & 0x7f) as u8, 0],
+                3 => vec![0xff, 0xff, 0xff, 0xff, (r >> 8 & 0x7f) as u8],
+                4 => vec![0x81, 0x80, 0x80, 0x80, 0x80, 0x01],
+                _ => (0..(r % 4 + 1)).map(|k| (r >> (8 * k)) as u8).collect(),
+            };
+            bin.extend((0..16).map(|k| (next() >> k) as u8));
+            let footer = fletcher16(&bin) ^ VERSION;
+            let footer = if i.is_multiple_of(7) {
+                footer ^ 1
+            } else {
+                footer
+            };
+            bin.extend(footer.to_le_bytes());
+            if i.is_multiple_of(11) {
+                bin.push(r as u8);
+            }
+            texts.push(base32(
+                &bin,
+                if i.is_multiple_of(5) {
+                    (r >> 40) as u8
+                } else {
+                    0
+                },
+            ));
+        }
+        for n in [1, 127, 128, 16383, 16384, 1 << 21, 1 << 28, u32::MAX] {
+            let text = DocumentId::new(n, [0x5a; 16]).encode();
+            texts.push(text.clone());
+            let mut extra = text.clone();
+            extra.push('0');
+            texts.push(extra);
+            let mut short = text;
+            short.pop();
+            texts.push(short);
+        }
+        let mut valid = 0;
+        for text in &texts {
+            let fast = DocumentId::decode(text);
+            assert_eq!(fast, decode_by_reencoding(text), "{text}");
+            valid += usize::from(fast.is_ok());
+        }
+        // Both kinds are well represented.
+        assert!(
+            valid > 3000 && texts.len() - valid > 3000,
+            "{valid} of {}",
+            texts.len()
+        );
     }
 
     #[test]
