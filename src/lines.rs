@@ -93,11 +93,19 @@ pub fn scan_source<B: Send>(
 ) -> Result<()> {
     if rayon::current_num_threads() == 1 {
         // One thread means one: decompress and process in turn, here.
+        // One buffer, reused batch after batch.
+        let spare = std::cell::Cell::new(Vec::new());
         return source.with_reader(|r| {
-            read_batches(r, progress, |batch| {
-                merge(per_batch(&batch));
-                true
-            })
+            read_batches(
+                r,
+                progress,
+                || spare.take(),
+                |batch| {
+                    merge(per_batch(&batch));
+                    spare.set(batch.data);
+                    true
+                },
+            )
         });
     }
     // Batches go to the pool as they arrive and results merge here, in
@@ -107,8 +115,18 @@ pub fn scan_source<B: Send>(
     let window = rayon::current_num_threads() * 3;
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Batch>(window);
+        // Processed batches hand their buffers back to the reader: no
+        // fresh megabyte to allocate and zero for each batch.
+        let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
         let reader = scope.spawn(move || {
-            source.with_reader(|r| read_batches(r, progress, |batch| tx.send(batch).is_ok()))
+            source.with_reader(|r| {
+                read_batches(
+                    r,
+                    progress,
+                    || free_rx.try_recv().unwrap_or_default(),
+                    |batch| tx.send(batch).is_ok(),
+                )
+            })
         });
         let (done_tx, done_rx) = mpsc::channel::<(usize, std::thread::Result<B>)>();
         let per_batch = &per_batch;
@@ -136,9 +154,11 @@ pub fn scan_source<B: Send>(
                     take(&mut waiting, &mut next, true);
                 }
                 let done_tx = done_tx.clone();
+                let free_tx = free_tx.clone();
                 let i = sent;
                 pool.spawn(move |_| {
                     let result = panic::catch_unwind(AssertUnwindSafe(|| per_batch(&batch)));
+                    let _ = free_tx.send(batch.data);
                     let _ = done_tx.send((i, result));
                 });
                 sent += 1;
@@ -200,18 +220,23 @@ pub fn copy_source(source: Source<'_>, mut write: impl FnMut(&[u8]) -> Result<()
 }
 
 /// Cuts a stream into batches of whole lines and hands each to `each`
-/// (which returns false to stop).
+/// (which returns false to stop). `buffer` gives the vector each batch is
+/// read into: an empty one, or one a finished batch gave back.
 fn read_batches(
     r: &mut dyn Read,
     progress: &Progress,
+    mut buffer: impl FnMut() -> Vec<u8>,
     mut each: impl FnMut(Batch) -> bool,
 ) -> std::io::Result<()> {
     let mut carry: Vec<u8> = Vec::new();
     let mut next_line = 1usize;
     loop {
-        let mut data = std::mem::take(&mut carry);
-        let start = data.len();
+        let mut data = buffer();
+        let start = carry.len();
+        // Old bytes are overwritten; only growth is zeroed.
         data.resize(start + BATCH_BYTES, 0);
+        data[..start].copy_from_slice(&carry);
+        carry.clear();
         let mut filled = start;
         while filled < data.len() {
             let n = r.read(&mut data[filled..])?;
@@ -224,7 +249,8 @@ fn read_batches(
         data.truncate(filled);
         let eof = filled == start;
         if !eof && let Some(cut) = memchr::memrchr(b'\n', &data) {
-            carry = data.split_off(cut + 1);
+            carry.extend_from_slice(&data[cut + 1..]);
+            data.truncate(cut + 1);
         } else if !eof {
             // No newline in a whole batch: keep reading into it.
             carry = data;
@@ -265,5 +291,55 @@ mod tests {
         };
         assert_eq!(last.lines().count(), 2);
         assert_eq!(Batch::default().lines().count(), 0);
+    }
+
+    #[test]
+    fn reused_buffers_with_stale_bytes_give_the_same_batches() {
+        // Lines of many lengths, one longer than a batch, and no final `\n`.
+        let mut input = Vec::new();
+        for i in 0..40_000usize {
+            input.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, i % 97));
+            input.push(b'\n');
+            if i == 20_000 {
+                input.extend(std::iter::repeat_n(b'L', BATCH_BYTES + 10));
+                input.push(b'\n');
+            }
+        }
+        input.extend_from_slice(b"last");
+        let read = |reuse: bool| {
+            let mut batches: Vec<Batch> = Vec::new();
+            let mut spare: Vec<Vec<u8>> = Vec::new();
+            let spare = std::cell::RefCell::new(&mut spare);
+            read_batches(
+                &mut &input[..],
+                &Progress::hidden(),
+                || match reuse {
+                    true => spare
+                        .borrow_mut()
+                        .pop()
+                        .unwrap_or_else(|| vec![b'x'; 3 << 20]),
+                    false => Vec::new(),
+                },
+                |b| {
+                    if reuse {
+                        spare.borrow_mut().push(vec![b'\n'; b.data.len() / 2]);
+                    }
+                    batches.push(b);
+                    true
+                },
+            )
+            .unwrap();
+            batches
+        };
+        let (fresh, reused) = (read(false), read(true));
+        assert!(fresh.len() > 3, "{} batches", fresh.len());
+        assert_eq!(fresh.len(), reused.len());
+        for (a, b) in fresh.iter().zip(&reused) {
+            assert_eq!((a.first_line, &a.data), (b.first_line, &b.data));
+        }
+        let joined: Vec<u8> = reused.iter().flat_map(|b| b.data.clone()).collect();
+        assert_eq!(joined, input);
+        let last = reused.last().unwrap();
+        assert_eq!(last.lines().last(), Some((40_002, &b"last"[..])));
     }
 }

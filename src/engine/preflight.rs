@@ -27,12 +27,73 @@ pub struct Preflight {
     pub first_numbers: BTreeMap<(ComponentPath, String), u32>,
 }
 
+/// The system fields of a row. serde's derive refuses a second `_id` or
+/// `_creationTime`, which the engine's prefix reader relies on.
 #[derive(Deserialize)]
-struct System {
-    #[serde(rename = "_id", default)]
-    id: Option<serde_json::Value>,
-    #[serde(rename = "_creationTime", default)]
-    creation_time: Option<serde_json::Value>,
+struct System<'a> {
+    #[serde(rename = "_id", default, borrow)]
+    id: Option<AnyValue<'a>>,
+    #[serde(rename = "_creationTime", default, borrow)]
+    creation_time: Option<AnyValue<'a>>,
+}
+
+/// Any JSON value, keeping only a number or a string (borrowed when it has
+/// no escapes): no allocation for the usual `_id` and `_creationTime`.
+enum AnyValue<'a> {
+    Number(f64),
+    Str(std::borrow::Cow<'a, str>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for AnyValue<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = AnyValue<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(AnyValue::Other)
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(AnyValue::Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(AnyValue::Number(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(AnyValue::Number(v))
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(AnyValue::Str(v.into()))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(AnyValue::Str(v.to_owned().into()))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(AnyValue::Other)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(AnyValue::Other)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(AnyValue::Other)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }
 
 /// Runs the pass over every table of every component.
@@ -88,18 +149,17 @@ pub fn preflight(snap: &Snapshot, quiet: bool) -> Result<Preflight> {
                         Err(_) => serde_json::from_slice(line),
                     }
                     .map_err(|e| Error::line(name, line_no, format!("not valid JSON: {e}")))?;
-                    if let Some(t) = sys.creation_time.and_then(|v| v.as_f64())
+                    if let Some(AnyValue::Number(t)) = sys.creation_time
                         && t.is_finite()
                     {
                         max = Some(max.map_or(t, |m| m.max(t)));
                     }
                     if line_no == 1 {
-                        first = sys
-                            .id
-                            .as_ref()
-                            .and_then(|v| v.as_str())
-                            .and_then(|s| DocumentId::decode(s).ok())
-                            .map(|id| id.table_number);
+                        first = match &sys.id {
+                            Some(AnyValue::Str(s)) => DocumentId::decode(s).ok(),
+                            _ => None,
+                        }
+                        .map(|id| id.table_number);
                     }
                 }
                 Ok((max, first))
@@ -118,4 +178,47 @@ pub fn preflight(snap: &Snapshot, quiet: bool) -> Result<Preflight> {
     }
     progress.finish();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn system(line: &str) -> std::result::Result<System<'_>, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+
+    #[test]
+    fn system_fields_are_read_without_copying_plain_strings() {
+        let s = system(r#"{"_creationTime":5.5,"_id":"abc","x":{"_id":[1,{"a":null}]}}"#).unwrap();
+        assert!(matches!(s.creation_time, Some(AnyValue::Number(t)) if t == 5.5));
+        assert!(matches!(
+            s.id,
+            Some(AnyValue::Str(std::borrow::Cow::Borrowed("abc")))
+        ));
+        let s = system(r#"{"_id":"a\u0062","_creationTime":7}"#).unwrap();
+        assert!(matches!(s.id, Some(AnyValue::Str(ref id)) if id == "ab"));
+        assert!(matches!(s.creation_time, Some(AnyValue::Number(t)) if t == 7.0));
+        for odd in [
+            r#"{"_id":{"a":1},"_creationTime":"5"}"#,
+            r#"{"_id":[1],"_creationTime":null}"#,
+        ] {
+            let s = system(odd).unwrap();
+            assert!(matches!(s.id, Some(AnyValue::Other)), "{odd}");
+            assert!(
+                !matches!(s.creation_time, Some(AnyValue::Number(_))),
+                "{odd}"
+            );
+        }
+        assert!(system("{}").unwrap().id.is_none());
+    }
+
+    #[test]
+    fn a_second_system_field_or_bad_json_is_refused() {
+        // The engine's prefix reader relies on the first refusal.
+        assert!(system(r#"{"_id":"a","_id":"b"}"#).is_err());
+        assert!(system(r#"{"_creationTime":1,"x":2,"_creationTime":3}"#).is_err());
+        assert!(system(r#"{"_id":"a","x":[1,]}"#).is_err());
+        assert!(system(r#"{"_id":"a"} x"#).is_err());
+    }
 }
