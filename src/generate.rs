@@ -10,7 +10,7 @@
 //! IDs are made monotonic in the row index (random low bits, the day number
 //! in the last two internal bytes, as Convex does).
 
-use std::collections::BTreeMap;
+use crate::value::Map;
 use std::io::Write;
 use std::path::Path;
 
@@ -117,12 +117,7 @@ fn s(x: &str) -> Value {
 }
 
 fn obj(fields: Vec<(&str, Value)>) -> Value {
-    Value::Object(
-        fields
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect::<BTreeMap<_, _>>(),
-    )
+    Value::Object(fields.into_iter().collect())
 }
 
 fn strings(items: &[&str]) -> Value {
@@ -308,7 +303,7 @@ impl Plan {
 
     fn video_doc(&self, i: u64, v: &VideoSpec) -> Value {
         let mut rng = Rng::new(self.seed, "video-extra", i);
-        let mut d: BTreeMap<String, Value> = BTreeMap::new();
+        let mut d: Map = Map::new();
         let mut put = |k: &str, val: Value| {
             d.insert(k.to_owned(), val);
         };
@@ -974,7 +969,7 @@ fn write_model_parameters(plan: &Plan, out: &mut TableOut<'_>) -> Result<()> {
 
 /// Configurations set by hand in the dashboard, holding an Int64, Bytes
 /// and NaN: the values a JSON-number-only tool would damage.
-fn typed_configurations(created: f64) -> Vec<BTreeMap<String, Value>> {
+fn typed_configurations(created: f64) -> Vec<Map> {
     let rows = [
         (
             "rate_limit_window_ms",

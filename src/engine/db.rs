@@ -20,7 +20,7 @@ use crate::snapshot::Snapshot;
 use crate::value::{self, LegacySchema, TableFormat, Value, check_field_name};
 
 /// The fields of a document, system fields included.
-pub type Fields = BTreeMap<String, Value>;
+pub type Fields = value::Map;
 
 /// One part of a table's current content, in order.
 #[derive(Debug, Clone)]

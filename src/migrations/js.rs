@@ -2,7 +2,7 @@
 //! values: `parseInt`, `String(x)` for the values `parseInt` sees, object
 //! spread, and `a || b`.
 
-use std::collections::BTreeMap;
+use crate::value::Map;
 
 use crate::value::Value;
 
@@ -117,11 +117,11 @@ pub fn parse_int_str(s: &str) -> f64 {
 /// other values. Fails for a string with characters outside the Basic
 /// Multilingual Plane, which JS would split into lone surrogates that a
 /// Convex string cannot hold.
-pub fn spread(x: Option<&Value>) -> Result<BTreeMap<String, Value>, String> {
+pub fn spread(x: Option<&Value>) -> Result<Map, String> {
     Ok(match x {
         Some(Value::Object(fields)) => fields.clone(),
         Some(Value::String(s)) => {
-            let mut out = BTreeMap::new();
+            let mut out = Map::new();
             for (i, c) in s.chars().enumerate() {
                 if c.len_utf16() != 1 {
                     return Err(
@@ -137,7 +137,7 @@ pub fn spread(x: Option<&Value>) -> Result<BTreeMap<String, Value>, String> {
             .enumerate()
             .map(|(i, v)| (i.to_string(), v.clone()))
             .collect(),
-        _ => BTreeMap::new(),
+        _ => Map::new(),
     })
 }
 

@@ -7,7 +7,7 @@
 //! duration out (with a warning) instead of storing NaN. Seeds come from the
 //! video's `_id` instead of `Math.random()`.
 
-use std::collections::BTreeMap;
+use crate::value::Map;
 
 use rustc_hash::FxHashSet as HashSet;
 
@@ -87,7 +87,7 @@ impl Migration for MigrateVideoParameters {
 fn parameter_row(video: &Doc, mode: Mode) -> Result<(Fields, Vec<String>), String> {
     let mut warnings = Vec::new();
     // {prompt, duration, quality, ...(generationSettings || {})}
-    let mut frontend: BTreeMap<String, Value> = BTreeMap::new();
+    let mut frontend: Map = Map::new();
     for field in ["prompt", "duration", "quality"] {
         if let Some(v) = video.get(field) {
             frontend.insert(field.into(), v.clone());
@@ -110,7 +110,7 @@ fn parameter_row(video: &Doc, mode: Mode) -> Result<(Fields, Vec<String>), Strin
             );
         }
     };
-    let mut api: BTreeMap<String, Value> = BTreeMap::new();
+    let mut api: Map = Map::new();
     if let Some(p) = video.get("prompt") {
         api.insert("prompt".into(), p.clone());
     }
@@ -162,7 +162,7 @@ fn parameter_row(video: &Doc, mode: Mode) -> Result<(Fields, Vec<String>), Strin
     row.insert("videoId".into(), id.clone());
     row.insert("modelId".into(), Value::String(model.clone()));
     row.insert("parameters".into(), Value::Object(api));
-    let mut mapping = BTreeMap::new();
+    let mut mapping = Map::new();
     mapping.insert("frontendParameters".into(), Value::Object(frontend));
     mapping.insert(
         "mappingLog".into(),

@@ -1,6 +1,6 @@
 //! JSON line to `Value`, per table format (sections 2.2, 3.2, 3.3).
 
-use std::collections::BTreeMap;
+use super::Map;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -72,7 +72,7 @@ pub fn decode_fields(
     line: &[u8],
     format: &TableFormat,
     names: &[&str],
-) -> Result<BTreeMap<String, Value>, DecodeError> {
+) -> Result<Map, DecodeError> {
     if let Some(inner) = Direct::for_format(format)
         && let Some(v) = parse_whole(line, Partial { names, inner })
     {
@@ -97,7 +97,7 @@ pub fn decode_fields_of_valid_json(
     line: &[u8],
     format: &TableFormat,
     names: &[&str],
-) -> Result<BTreeMap<String, Value>, DecodeError> {
+) -> Result<Map, DecodeError> {
     if let Some(inner) = Direct::for_format(format)
         && let Some(v) = scan_fields(line, names, inner)
     {
@@ -108,8 +108,8 @@ pub fn decode_fields_of_valid_json(
 
 /// The scanner of [`decode_fields_of_valid_json`]; `None` means "ask the
 /// full parser".
-fn scan_fields(line: &[u8], names: &[&str], inner: Direct) -> Option<BTreeMap<String, Value>> {
-    let mut out = BTreeMap::new();
+fn scan_fields(line: &[u8], names: &[&str], inner: Direct) -> Option<Map> {
+    let mut out = Map::new();
     let mut fields = TopLevel::new(line);
     for (key, span) in &mut fields {
         // An escaped key or a `$` key: the parser decides.
@@ -253,7 +253,7 @@ struct Partial<'n> {
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for Partial<'_> {
-    type Value = BTreeMap<String, Value>;
+    type Value = Map;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
@@ -261,7 +261,7 @@ impl<'de> serde::de::DeserializeSeed<'de> for Partial<'_> {
 }
 
 impl<'de> serde::de::Visitor<'de> for Partial<'_> {
-    type Value = BTreeMap<String, Value>;
+    type Value = Map;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a JSON object")
@@ -269,7 +269,7 @@ impl<'de> serde::de::Visitor<'de> for Partial<'_> {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         use serde::de::Error as _;
-        let mut out = BTreeMap::new();
+        let mut out = Map::new();
         while let Some(key) = map.next_key_seed(KeyFilter(self.names))? {
             match key {
                 // A special object, or an invalid name: the full decode decides.
@@ -402,9 +402,9 @@ impl<'de> serde::de::Visitor<'de> for Direct {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         use serde::de::Error as _;
-        // Convex writes keys sorted, so collect them in a Vec and build the
-        // map in one go (`BTreeMap::from_iter` bulk-builds sorted input and
-        // keeps the last of duplicate keys, like repeated inserts).
+        // Convex writes keys sorted, so collect them in a Vec that becomes
+        // the map as it is (`Map::from` sorts other input and keeps the last
+        // of duplicate keys, like repeated inserts).
         let mut fields: Vec<(String, Value)> = Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(key) = map.next_key::<String>()? {
             if fields.is_empty() && self.uniform && key.starts_with('$') {
@@ -415,7 +415,7 @@ impl<'de> serde::de::Visitor<'de> for Direct {
             let v = map.next_value_seed(self)?;
             fields.push((key, v));
         }
-        Ok(Value::Object(fields.into_iter().collect()))
+        Ok(Value::Object(Map::from(fields)))
     }
 }
 
@@ -509,7 +509,7 @@ fn decode_uniform(json: &Json) -> Result<Value, String> {
                     _ => Err(format!("field name {first:?} starts with '$'")),
                 };
             }
-            let mut out = BTreeMap::new();
+            let mut out = Map::new();
             for (k, v) in map {
                 check_field_name(k)?;
                 out.insert(k.clone(), decode_uniform(v)?);

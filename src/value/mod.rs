@@ -10,15 +10,15 @@
 
 mod decode;
 mod encode;
+mod map;
 pub mod shape;
-
-use std::collections::BTreeMap;
 
 pub use decode::{
     DecodeError, decode_direct, decode_document, decode_fields, decode_fields_of_valid_json,
     decode_line, json_kind, parse_json_line, top_level_value,
 };
 pub use encode::{EncodeError, encode_document, write_float};
+pub use map::Map;
 pub use shape::{LegacySchema, Shape};
 
 /// A Convex value. Object keys are kept sorted bytewise, which is the order
@@ -32,7 +32,7 @@ pub enum Value {
     String(String),
     Bytes(Vec<u8>),
     Array(Vec<Value>),
-    Object(BTreeMap<String, Value>),
+    Object(Map),
 }
 
 /// The value encoding of one table (section 3).
@@ -184,7 +184,7 @@ impl Value {
     }
 
     /// The fields, if this is an object.
-    pub fn as_object(&self) -> Option<&BTreeMap<String, Value>> {
+    pub fn as_object(&self) -> Option<&Map> {
         match self {
             Value::Object(o) => Some(o),
             _ => None,

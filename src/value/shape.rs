@@ -2,6 +2,7 @@
 //! grammar, the per-document override contexts, and how they decide what each
 //! JSON string of a legacy row means.
 
+use super::Map;
 use std::collections::HashMap;
 
 use base64::Engine as _;
@@ -382,7 +383,7 @@ fn apply(json: &Json, shapes: &[&Shape], ctx: &Context) -> Result<Value, String>
             Value::Array(out)
         }
         Json::Object(map) => {
-            let mut out = std::collections::BTreeMap::new();
+            let mut out = Map::new();
             for (key, item) in map {
                 check_field_name(key)?;
                 let mut inner = Vec::new();
