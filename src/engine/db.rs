@@ -862,6 +862,14 @@ fn map_batch(
                         None => fields.contains_key(k),
                     };
                     if patch.iter().any(changes) {
+                        // Decoding checked the document's names; check the
+                        // patch's, then the whole need not be walked again.
+                        for (k, v) in &patch {
+                            if let Some(v) = v {
+                                check_field_name(k)?;
+                                check_names(v)?;
+                            }
+                        }
                         // The decoded document is ours: patch it in place.
                         for (k, v) in patch {
                             match v {
@@ -870,7 +878,7 @@ fn map_batch(
                             };
                         }
                         let doc = Value::Object(std::mem::take(&mut fields));
-                        let bytes = encode_checked_value(&doc, ctx.format);
+                        let bytes = encode_checked_value(&doc, ctx.format, Names::Checked);
                         let Value::Object(back) = doc else {
                             unreachable!("built as an object")
                         };
@@ -1072,11 +1080,24 @@ pub fn new_internal_id(
 /// importer's limits; in a legacy or sidecar-less table, the result must
 /// decode back to the same value.
 fn encode_checked(fields: Fields, format: &TableFormat) -> Result<Vec<u8>, String> {
-    encode_checked_value(&Value::Object(fields), format)
+    encode_checked_value(&Value::Object(fields), format, Names::Unchecked)
+}
+
+/// Whether the field names inside a document still need checking.
+#[derive(Clone, Copy, PartialEq)]
+enum Names {
+    Unchecked,
+    /// Every name below the top level is valid: it was decoded (decoding
+    /// checks names) or checked before it was set.
+    Checked,
 }
 
 /// [`encode_checked`] of a document already wrapped as a [`Value::Object`].
-fn encode_checked_value(doc: &Value, format: &TableFormat) -> Result<Vec<u8>, String> {
+fn encode_checked_value(
+    doc: &Value,
+    format: &TableFormat,
+    names: Names,
+) -> Result<Vec<u8>, String> {
     let Value::Object(fields) = doc else {
         return Err("internal: a document that is not an object".into());
     };
@@ -1085,11 +1106,17 @@ fn encode_checked_value(doc: &Value, format: &TableFormat) -> Result<Vec<u8>, St
             return Err(format!("top-level field {key:?} starts with '_'"));
         }
     }
-    check_names(doc)?;
-    if let Some(msg) = doc.measure().limit_error() {
+    if names == Names::Unchecked {
+        check_names(doc)?;
+    }
+    let measure = doc.measure();
+    if let Some(msg) = measure.limit_error() {
         return Err(format!("the new document breaks a limit: {msg}"));
     }
-    let bytes = value::encode_document(doc, format).map_err(|e| e.0)?;
+    // Convex's size counts 8 bytes per number and 2 per string: twice it
+    // holds the usual JSON text without regrowing.
+    let mut bytes = Vec::with_capacity(2 * measure.size + 64);
+    value::encode_into(doc, format, &mut bytes).map_err(|e| e.0)?;
     if !matches!(format, TableFormat::Uniform) {
         let back = value::parse_json_line(&bytes)
             .and_then(|json| value::decode_document(&json, format))

@@ -383,6 +383,28 @@ mod architecture_example {
             .unwrap();
         assert_eq!((bad.updated, bad.errors.len() as u64), (0, bad.rows));
         assert!(bad.errors[0].reason.contains("may not change _id"));
+        // Names a patch sets are checked, at the top and inside values.
+        let nested: Value = Value::Object([("$x", Value::Null)].into_iter().collect());
+        for (name, value) in [
+            ("$status", Value::Null),
+            ("_status", Value::Null),
+            ("status", nested),
+        ] {
+            let bad = db
+                .map("videos", None, |_| {
+                    Ok(Effect::change(Change::Patch(vec![(
+                        name.into(),
+                        Some(value.clone()),
+                    )])))
+                })
+                .unwrap();
+            assert_eq!(
+                (bad.updated, bad.errors.len() as u64),
+                (0, bad.rows),
+                "{name}"
+            );
+            assert!(bad.errors[0].reason.contains("'$'") || bad.errors[0].reason.contains("'_'"));
+        }
         let removed = db
             .map("videos", None, |_| {
                 Ok(Effect::change(Change::Patch(vec![("status".into(), None)])))

@@ -32,7 +32,12 @@ fn write_str(s: &str, out: &mut Vec<u8>) {
     serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
 }
 
-fn encode_into(value: &Value, format: &TableFormat, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+/// [`encode_document`] appending to `out`.
+pub fn encode_into(
+    value: &Value,
+    format: &TableFormat,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
     let uniform = matches!(format, TableFormat::Uniform);
     match value {
         Value::Null => out.extend_from_slice(b"null"),

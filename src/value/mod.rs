@@ -17,7 +17,7 @@ pub use decode::{
     DecodeError, decode_direct, decode_document, decode_fields, decode_fields_of_valid_json,
     decode_line, json_kind, parse_json_line, top_level_value,
 };
-pub use encode::{EncodeError, encode_document, write_float};
+pub use encode::{EncodeError, encode_document, encode_into, write_float};
 pub use map::Map;
 pub use shape::{LegacySchema, Shape};
 
