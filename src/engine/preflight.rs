@@ -37,6 +37,21 @@ struct System<'a> {
     creation_time: Option<AnyValue<'a>>,
 }
 
+impl<'a> System<'a> {
+    /// The system fields of a line, by the quick skim when it is sure (its
+    /// values still read by serde_json), else by serde_json.
+    fn read(text: &'a str) -> serde_json::Result<System<'a>> {
+        let quick = value::skim_object(text).and_then(|s| {
+            let read = |v: Option<&'a str>| v.map(serde_json::from_str).transpose().ok();
+            Some(System {
+                id: read(s.id)?,
+                creation_time: read(s.creation_time)?,
+            })
+        });
+        quick.map_or_else(|| serde_json::from_str(text), Ok)
+    }
+}
+
 /// Any JSON value, keeping only a number or a string (borrowed when it has
 /// no escapes): no allocation for the usual `_id` and `_creationTime`.
 enum AnyValue<'a> {
@@ -145,7 +160,7 @@ pub fn preflight(snap: &Snapshot, quiet: bool) -> Result<Preflight> {
                     }
                     // UTF-8 checked once for the line, not per string.
                     let sys: System = match std::str::from_utf8(line) {
-                        Ok(text) => serde_json::from_str(text),
+                        Ok(text) => System::read(text),
                         Err(_) => serde_json::from_slice(line),
                     }
                     .map_err(|e| Error::line(name, line_no, format!("not valid JSON: {e}")))?;
@@ -211,6 +226,137 @@ mod tests {
             );
         }
         assert!(system("{}").unwrap().id.is_none());
+    }
+
+    /// What the quick skim reads must be what serde_json reads, on every
+    /// row of a generated snapshot and on many mangled copies of them.
+    #[test]
+    fn the_skim_agrees_with_serde_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.zip");
+        let plan = crate::generate::Plan::new(3, 300);
+        crate::generate::write_snapshot(&path, plan, crate::archive::Compression::Fast).unwrap();
+        let snap = Snapshot::open(&path).unwrap();
+        let mut rows = Vec::new();
+        for (entry, kind) in snap.kinds.iter().enumerate() {
+            if let EntryKind::Documents(..) = kind {
+                let mut text = String::new();
+                snap.archive
+                    .with_reader(entry, |r| r.read_to_string(&mut text))
+                    .unwrap();
+                rows.extend(text.lines().map(String::from));
+            }
+        }
+        let mut state = 7u64;
+        let mut next = move |n: usize| {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            ((z ^ (z >> 31)) % n as u64) as usize
+        };
+        let specials = [
+            "\"",
+            ",",
+            "{",
+            "}",
+            "[",
+            "]",
+            ":",
+            "\\",
+            " ",
+            "\t",
+            "\u{1}",
+            "0",
+            "-",
+            ".",
+            "e",
+            "+",
+            "u",
+            "\\u",
+            "\\ud800",
+            "1e400",
+            "tru",
+            "\"_id\":1,",
+            "\"_creationTime\":\"x\",",
+            "00",
+            "-0",
+            "01",
+            "1.",
+            "1.e5",
+            "1e",
+            "1e+",
+            "-",
+            "-a",
+            "[]",
+            "{}",
+            "[,",
+            "nul",
+            "falsey",
+        ];
+        let mut lines = rows.clone();
+        for row in &rows {
+            for _ in 0..6 {
+                let mut bytes = row.as_bytes().to_vec();
+                let mut at = next(bytes.len());
+                if next(2) == 0 {
+                    // Right after a `:`, `,` or `[`, where a value starts.
+                    let starts: Vec<usize> = (0..bytes.len())
+                        .filter(|&i| matches!(bytes[i], b':' | b',' | b'['))
+                        .collect();
+                    at = starts[next(starts.len())] + 1;
+                }
+                match next(3) {
+                    0 => {
+                        bytes.remove(at);
+                    }
+                    1 => {
+                        let s = specials[next(specials.len())].as_bytes();
+                        bytes.splice(at..at, s.iter().copied());
+                    }
+                    _ => bytes.truncate(at),
+                }
+                if let Ok(text) = String::from_utf8(bytes) {
+                    lines.push(text);
+                }
+            }
+        }
+        let (mut skimmed, mut valid) = (0, 0);
+        let same = |a: &Option<AnyValue>, b: &Option<AnyValue>| match (a, b) {
+            (Some(AnyValue::Number(x)), Some(AnyValue::Number(y))) => x.to_bits() == y.to_bits(),
+            (Some(AnyValue::Str(x)), Some(AnyValue::Str(y))) => x == y,
+            (Some(AnyValue::Other), Some(AnyValue::Other)) | (None, None) => true,
+            _ => false,
+        };
+        for line in &lines {
+            // The skim answers only for lines serde_json reads as JSON...
+            if value::skim_object(line).is_some() {
+                skimmed += 1;
+                let skipped = serde_json::from_str::<serde::de::IgnoredAny>(line);
+                assert!(skipped.is_ok(), "skim accepted what serde refuses: {line}");
+            }
+            // ...and the preflight's reading is serde_json's, success or not.
+            match (System::read(line), serde_json::from_str::<System>(line)) {
+                (Ok(quick), Ok(full)) => {
+                    valid += 1;
+                    assert!(same(&quick.id, &full.id), "{line}");
+                    assert!(same(&quick.creation_time, &full.creation_time), "{line}");
+                }
+                (Err(quick), Err(full)) => assert_eq!(quick.to_string(), full.to_string()),
+                (quick, full) => panic!("{:?} vs {:?}: {line}", quick.err(), full.err()),
+            }
+        }
+        // All the unmangled rows and many mangled ones are skimmed; many
+        // mangled ones are not.
+        assert!(
+            skimmed >= rows.len() && skimmed < lines.len() - 1000,
+            "{skimmed} of {}",
+            lines.len()
+        );
+        assert!(
+            valid > skimmed - 100 && valid < lines.len(),
+            "{valid} valid"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! JSON line to `Value`, per table format (sections 2.2, 3.2, 3.3).
 
 use super::Map;
+use super::scan::TopLevel;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -111,9 +112,9 @@ pub fn decode_fields_of_valid_json(
 fn scan_fields(line: &[u8], names: &[&str], inner: Direct) -> Option<Map> {
     let mut out = Map::new();
     let mut fields = TopLevel::new(line);
-    for (key, span) in &mut fields {
+    for (key, span, plain) in &mut fields {
         // An escaped key or a `$` key: the parser decides.
-        if key.first() == Some(&b'$') || key.contains(&b'\\') {
+        if key.first() == Some(&b'$') || !plain {
             return None;
         }
         if let Some(name) = names.iter().find(|n| n.as_bytes() == key) {
@@ -121,129 +122,6 @@ fn scan_fields(line: &[u8], names: &[&str], inner: Direct) -> Option<Map> {
         }
     }
     (!fields.unusual).then_some(out)
-}
-
-/// Where the value of the top-level field `key` lies in a JSON object known
-/// to be valid (a key written with escapes does not match).
-pub fn top_level_value(line: &[u8], key: &str) -> Option<std::ops::Range<usize>> {
-    TopLevel::new(line)
-        .find(|(k, _)| *k == key.as_bytes())
-        .map(|(_, span)| span)
-}
-
-/// The top-level fields of a JSON object known to be valid, in order: each
-/// key as written between its quotes, and the byte range of its value. Ends
-/// early, with `unusual` set, on anything that is not such an object.
-struct TopLevel<'a> {
-    line: &'a [u8],
-    /// Where the next key starts; `None` once done.
-    next: Option<usize>,
-    unusual: bool,
-}
-
-impl<'a> TopLevel<'a> {
-    fn new(line: &'a [u8]) -> TopLevel<'a> {
-        let i = skip_ws(line, 0);
-        let mut t = TopLevel {
-            line,
-            next: None,
-            unusual: line.get(i) != Some(&b'{'),
-        };
-        let first = skip_ws(line, i + 1);
-        if !t.unusual && line.get(first) != Some(&b'}') {
-            t.next = Some(first);
-        }
-        t
-    }
-
-    fn fail(&mut self) -> Option<(&'a [u8], std::ops::Range<usize>)> {
-        self.unusual = true;
-        self.next = None;
-        None
-    }
-}
-
-impl<'a> Iterator for TopLevel<'a> {
-    type Item = (&'a [u8], std::ops::Range<usize>);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let (line, i) = (self.line, self.next?);
-        if line.get(i) != Some(&b'"') {
-            return self.fail();
-        }
-        let Some(end) = skip_string(line, i) else {
-            return self.fail();
-        };
-        let colon = skip_ws(line, end);
-        if line.get(colon) != Some(&b':') {
-            return self.fail();
-        }
-        let start = skip_ws(line, colon + 1);
-        let Some(stop) = skip_value(line, start) else {
-            return self.fail();
-        };
-        let after = skip_ws(line, stop);
-        self.next = match line.get(after) {
-            Some(b',') => Some(skip_ws(line, after + 1)),
-            Some(b'}') => None,
-            _ => return self.fail(),
-        };
-        Some((&line[i + 1..end - 1], start..stop))
-    }
-}
-
-fn skip_ws(line: &[u8], mut i: usize) -> usize {
-    while matches!(line.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-        i += 1;
-    }
-    i
-}
-
-/// The end of the string starting at `line[i] == b'"'`.
-fn skip_string(line: &[u8], mut i: usize) -> Option<usize> {
-    i += 1;
-    loop {
-        i += memchr::memchr2(b'"', b'\\', &line[i..])?;
-        if line[i] == b'"' {
-            return Some(i + 1);
-        }
-        i += 2;
-    }
-}
-
-/// The end of the (valid) JSON value starting at `line[i]`.
-fn skip_value(line: &[u8], i: usize) -> Option<usize> {
-    match *line.get(i)? {
-        b'"' => skip_string(line, i),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut j = i;
-            loop {
-                match *line.get(j)? {
-                    b'"' => {
-                        j = skip_string(line, j)?;
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j + 1);
-                        }
-                    }
-                    _ => {}
-                }
-                j += 1;
-            }
-        }
-        _ => {
-            let n = line[i..]
-                .iter()
-                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
-                .unwrap_or(line.len() - i);
-            Some(i + n)
-        }
-    }
 }
 
 /// The top-level visitor of [`decode_fields`].

@@ -48,6 +48,15 @@ impl Map {
 
     /// Sets `key` to `value`; returns the value it replaced.
     pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+        // Fields mostly come in order: appending needs no search.
+        if self
+            .0
+            .last()
+            .is_none_or(|(last, _)| last.as_bytes() < key.as_bytes())
+        {
+            self.0.push((key, value));
+            return None;
+        }
         match self.find(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
             Err(i) => {
