@@ -136,63 +136,139 @@ pub fn preflight(snap: &Snapshot, quiet: bool) -> Result<Preflight> {
             snap.table_format(table)?;
         }
     }
-    let mut out = Preflight::default();
-    for (entry, comp, table) in tables {
-        let name = snap.entry_name(entry);
-        let mut first = None;
-        lines::try_scan_source(
-            lines::Source::Entry(&snap.archive, entry),
-            &progress,
-            |batch| -> Result<(Option<f64>, Option<u32>)> {
-                let mut max: Option<f64> = None;
-                let mut first = None;
-                for (line_no, line) in batch.lines() {
-                    let start = line.iter().position(|b| !b.is_ascii_whitespace());
-                    if start.map(|s| line[s]) != Some(b'{') {
-                        // Not an object: the full parser says what it is.
-                        let message = match value::parse_json_line(line) {
-                            Err(e) => e.0,
-                            Ok(json) => {
-                                format!("expected a JSON object, found {}", value::json_kind(&json))
-                            }
-                        };
-                        return Err(Error::line(name, line_no, message));
-                    }
-                    // UTF-8 checked once for the line, not per string.
-                    let sys: System = match std::str::from_utf8(line) {
-                        Ok(text) => System::read(text),
-                        Err(_) => serde_json::from_slice(line),
-                    }
-                    .map_err(|e| Error::line(name, line_no, format!("not valid JSON: {e}")))?;
-                    if let Some(AnyValue::Number(t)) = sys.creation_time
-                        && t.is_finite()
-                    {
-                        max = Some(max.map_or(t, |m| m.max(t)));
-                    }
-                    if line_no == 1 {
-                        first = match &sys.id {
-                            Some(AnyValue::Str(s)) => DocumentId::decode(s).ok(),
-                            _ => None,
+    // Tables are read side by side, one reader each, up to one per worker:
+    // one reader alone cannot decompress as fast as the workers check.
+    let sizes: Vec<u64> = tables
+        .iter()
+        .map(|(i, _, _)| snap.archive.entries()[*i].size)
+        .collect();
+    let lanes = lanes(&sizes, rayon::current_num_threads());
+    let mut results: Vec<Option<Result<TableScan>>> = (0..tables.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = lanes
+            .iter()
+            .map(|lane| {
+                let (tables, progress) = (&tables, &progress);
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    for &t in lane {
+                        let scanned = scan_table(snap, tables[t].0, progress);
+                        let failed = scanned.is_err();
+                        done.push((t, scanned));
+                        if failed {
+                            break; // its later tables cannot hold an earlier error
                         }
-                        .map(|id| id.table_number);
                     }
-                }
-                Ok((max, first))
-            },
-            |(max, f)| {
-                if let Some(t) = max {
-                    out.max_creation_time =
-                        Some(out.max_creation_time.map_or(t, |m: f64| m.max(t)));
-                }
-                first = first.or(f);
-            },
-        )?;
+                    done
+                })
+            })
+            .collect();
+        for handle in handles {
+            let done = handle
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            for (t, scanned) in done {
+                results[t] = Some(scanned);
+            }
+        }
+    });
+    // In table order: the first error is the one a single reader would meet.
+    let mut out = Preflight::default();
+    for ((_, comp, table), scanned) in tables.iter().zip(results) {
+        let Some(scanned) = scanned else { continue };
+        let (max, first) = scanned?;
+        if let Some(t) = max {
+            out.max_creation_time = Some(out.max_creation_time.map_or(t, |m: f64| m.max(t)));
+        }
         if let Some(n) = first {
-            out.first_numbers.insert((comp.clone(), table.clone()), n);
+            out.first_numbers
+                .insert(((*comp).clone(), (*table).clone()), n);
         }
     }
     progress.finish();
     Ok(out)
+}
+
+/// The latest `_creationTime` of a table and the number its first row's
+/// `_id` encodes.
+type TableScan = (Option<f64>, Option<u32>);
+
+/// Splits tables (by their sizes) into at most `readers` lanes of about equal
+/// bytes, each lane in table order.
+fn lanes(sizes: &[u64], readers: usize) -> Vec<Vec<usize>> {
+    let mut lanes: Vec<(u64, Vec<usize>)> =
+        vec![(0, Vec::new()); readers.clamp(1, sizes.len().max(1))];
+    let mut largest_first: Vec<usize> = (0..sizes.len()).collect();
+    largest_first.sort_by_key(|&t| (std::cmp::Reverse(sizes[t]), t));
+    for t in largest_first {
+        let lane = lanes
+            .iter_mut()
+            .min_by_key(|(bytes, _)| *bytes)
+            .expect("one lane");
+        lane.0 += sizes[t];
+        lane.1.push(t);
+    }
+    lanes
+        .into_iter()
+        .map(|(_, mut tables)| {
+            tables.sort_unstable();
+            tables
+        })
+        .filter(|tables| !tables.is_empty())
+        .collect()
+}
+
+/// Checks every line of one table (see [`preflight`]).
+fn scan_table(snap: &Snapshot, entry: usize, progress: &Progress) -> Result<TableScan> {
+    let name = snap.entry_name(entry);
+    let (mut max, mut first): TableScan = (None, None);
+    lines::try_scan_source(
+        lines::Source::Entry(&snap.archive, entry),
+        progress,
+        |batch| -> Result<(Option<f64>, Option<u32>)> {
+            let mut max: Option<f64> = None;
+            let mut first = None;
+            for (line_no, line) in batch.lines() {
+                let start = line.iter().position(|b| !b.is_ascii_whitespace());
+                if start.map(|s| line[s]) != Some(b'{') {
+                    // Not an object: the full parser says what it is.
+                    let message = match value::parse_json_line(line) {
+                        Err(e) => e.0,
+                        Ok(json) => {
+                            format!("expected a JSON object, found {}", value::json_kind(&json))
+                        }
+                    };
+                    return Err(Error::line(name, line_no, message));
+                }
+                // UTF-8 checked once for the line, not per string.
+                let sys: System = match std::str::from_utf8(line) {
+                    Ok(text) => System::read(text),
+                    Err(_) => serde_json::from_slice(line),
+                }
+                .map_err(|e| Error::line(name, line_no, format!("not valid JSON: {e}")))?;
+                if let Some(AnyValue::Number(t)) = sys.creation_time
+                    && t.is_finite()
+                {
+                    max = Some(max.map_or(t, |m| m.max(t)));
+                }
+                if line_no == 1 {
+                    first = match &sys.id {
+                        Some(AnyValue::Str(s)) => DocumentId::decode(s).ok(),
+                        _ => None,
+                    }
+                    .map(|id| id.table_number);
+                }
+            }
+            Ok((max, first))
+        },
+        |(batch_max, f): TableScan| {
+            if let Some(t) = batch_max {
+                max = Some(max.map_or(t, |m: f64| m.max(t)));
+            }
+            first = first.or(f);
+        },
+    )?;
+    Ok((max, first))
 }
 
 #[cfg(test)]
@@ -357,6 +433,19 @@ mod tests {
             valid > skimmed - 100 && valid < lines.len(),
             "{valid} valid"
         );
+    }
+
+    #[test]
+    fn lanes_balance_bytes_and_keep_table_order() {
+        let sizes = [5, 900, 20, 400, 380, 1, 0];
+        let two = lanes(&sizes, 2);
+        assert_eq!(two, vec![vec![1], vec![0, 2, 3, 4, 5, 6]]);
+        let mut all: Vec<usize> = lanes(&sizes, 3).concat();
+        all.sort_unstable();
+        assert_eq!(all, (0..sizes.len()).collect::<Vec<_>>());
+        assert_eq!(lanes(&sizes, 1), vec![(0..sizes.len()).collect::<Vec<_>>()]);
+        assert_eq!(lanes(&[7], 4), vec![vec![0]]);
+        assert!(lanes(&[], 2).is_empty());
     }
 
     #[test]
