@@ -157,6 +157,13 @@ pub struct MapResult {
     pub tally: [u64; 8],
 }
 
+/// What a scan keeps of a document: its `_creationTime` and `_id` (when
+/// the order matters) and what the caller's function made of it.
+type Keyed<T> = (f64, String, T);
+
+/// A batch's [`Keyed`] results and, when asked for, its documents' IDs.
+type ScanBatch<T> = (Vec<Keyed<T>>, Option<Vec<[u8; 16]>>);
+
 /// The tables of the root component, as migrations change them.
 pub struct Db<'s> {
     pub(crate) snap: &'s Snapshot,
@@ -170,6 +177,12 @@ pub struct Db<'s> {
     quiet: bool,
     migration: String,
     changes: BTreeMap<String, TableChanges>,
+    /// The table [`Db::will_insert_into`] named: scans of it also collect
+    /// its IDs.
+    insert_hint: Option<String>,
+    /// The IDs of the hinted table from its last whole scan, while the table
+    /// is unchanged; the next insert into it takes them instead of a pass.
+    hinted_ids: std::sync::Mutex<Option<(String, HashSet<[u8; 16]>)>>,
 }
 
 impl<'s> Db<'s> {
@@ -264,6 +277,8 @@ impl<'s> Db<'s> {
             quiet,
             migration: String::new(),
             changes: BTreeMap::new(),
+            insert_hint: None,
+            hinted_ids: std::sync::Mutex::new(None),
         })
     }
 
@@ -272,6 +287,22 @@ impl<'s> Db<'s> {
     pub fn begin(&mut self, migration: &str) {
         self.migration = migration.to_owned();
         self.changes.clear();
+        self.insert_hint = None;
+    }
+
+    /// Says that this migration will insert into `table` after reading it:
+    /// the reads of `table` from here also note its IDs, so the insert
+    /// needs no pass of its own to avoid them. Only a matter of speed.
+    pub fn will_insert_into(&mut self, table: &str) {
+        self.insert_hint = Some(table.to_owned());
+    }
+
+    /// Forgets the noted IDs of `table`, whose rows are changing.
+    fn forget_ids(&mut self, table: &str) {
+        let ids = self.hinted_ids.get_mut().expect("not poisoned");
+        if ids.as_ref().is_some_and(|(t, _)| t == table) {
+            *ids = None;
+        }
     }
 
     /// The rows each table gained and lost since [`Db::begin`].
@@ -374,14 +405,19 @@ impl<'s> Db<'s> {
         let Some(state) = self.tables.get(table) else {
             return Ok(Vec::new());
         };
-        let mut keyed: Vec<(f64, String, T)> = Vec::new();
+        let mut keyed: Vec<Keyed<T>> = Vec::new();
         let progress = self.progress(state, &format!("reading {table}"));
+        // The hinted table's IDs, as the insert target's own pass reads them;
+        // `None` once a row's `_id` is not a string (that pass decides then).
+        let mut ids = (self.insert_hint.as_deref() == Some(table)).then(HashSet::default);
+        let want_ids = ids.is_some();
         for (source, entry) in self.sources(table, state) {
             try_scan_source(
                 source,
                 &progress,
-                |batch| -> Result<Vec<(f64, String, T)>> {
+                |batch| -> Result<ScanBatch<T>> {
                     let mut out = Vec::new();
+                    let mut batch_ids = want_ids.then(Vec::new);
                     for (line_no, line) in batch.lines() {
                         let fields = match &names {
                             Some(n) => decode_some(line, &state.format, n, &entry, line_no)?,
@@ -392,6 +428,15 @@ impl<'s> Db<'s> {
                             entry: &entry,
                             line: line_no,
                         };
+                        if let Some(list) = &mut batch_ids {
+                            match fields.get("_id") {
+                                Some(Value::String(id)) => {
+                                    list.extend(DocumentId::decode(id).ok().map(|i| i.internal));
+                                }
+                                None => {}
+                                Some(_) => batch_ids = None,
+                            }
+                        }
                         if let Some(t) = f(&doc) {
                             if with_keys {
                                 out.push((creation_time(&fields), doc.id().to_owned(), t));
@@ -400,12 +445,21 @@ impl<'s> Db<'s> {
                             }
                         }
                     }
-                    Ok(out)
+                    Ok((out, batch_ids))
                 },
-                |v| keyed.extend(v),
+                |(v, batch_ids)| {
+                    keyed.extend(v);
+                    match (&mut ids, batch_ids) {
+                        (Some(all), Some(batch_ids)) => all.extend(batch_ids),
+                        _ => ids = None,
+                    }
+                },
             )?;
         }
         progress.finish();
+        if let Some(ids) = ids {
+            *self.hinted_ids.lock().expect("not poisoned") = Some((table.to_owned(), ids));
+        }
         Ok(keyed)
     }
 
@@ -561,6 +615,7 @@ impl<'s> Db<'s> {
         self.temp_files += 3;
         self.next_seq += result.inserted;
         if result.updated + result.deleted > 0 {
+            self.forget_ids(table);
             let state = self.tables.get_mut(table).expect("checked above");
             state.segments = vec![Segment::File(out_path)];
             state.touched = true;
@@ -627,6 +682,7 @@ impl<'s> Db<'s> {
     }
 
     fn append_segment(&mut self, table: &str, path: PathBuf, inserted: u64) {
+        self.forget_ids(table);
         if !self.tables.contains_key(table) {
             let number = (10001..)
                 .find(|n| !self.used_numbers.contains(n))
@@ -666,6 +722,15 @@ impl<'s> Db<'s> {
                 existing: HashSet::default(),
             });
         };
+        let noted = self.hinted_ids.lock().expect("not poisoned").take();
+        if let Some((_, existing)) = noted.filter(|(t, _)| t == table) {
+            return Ok(InsertTarget {
+                table: table.to_owned(),
+                number: state.number,
+                format: state.format.clone(),
+                existing,
+            });
+        }
         let mut existing = HashSet::default();
         for (source, entry) in self.sources(table, state) {
             try_scan_source(
@@ -1284,6 +1349,56 @@ mod tests {
             assert!(t > prev, "seq {seq}");
             prev = t;
         }
+    }
+
+    #[test]
+    fn hinted_scans_note_the_same_ids_the_insert_pass_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.zip");
+        let plan = crate::generate::Plan::new(2, 200);
+        crate::generate::write_snapshot(&path, plan, crate::archive::Compression::Fast).unwrap();
+        let snap = crate::snapshot::Snapshot::open(&path).unwrap();
+        let pre = super::super::preflight(&snap, true).unwrap();
+        let mut db = Db::open(&snap, &pre, 1_754_240_000_000, dir.path(), true).unwrap();
+        db.begin("m");
+        let scanned = db.insert_target("modelParameters").unwrap().existing;
+        assert!(scanned.len() > 100, "{}", scanned.len());
+        // Without a hint nothing is noted; with one, a partial read notes
+        // exactly the IDs the insert target's own pass finds, once.
+        db.gather_fields("modelParameters", &["videoId"], |_| Some(()))
+            .unwrap();
+        assert!(db.hinted_ids.lock().unwrap().is_none());
+        db.will_insert_into("modelParameters");
+        db.gather_fields("videoParameters", &["videoId"], |_| Some(()))
+            .unwrap();
+        assert!(db.hinted_ids.lock().unwrap().is_none());
+        db.gather_fields("modelParameters", &["videoId"], |_| Some(()))
+            .unwrap();
+        assert_eq!(
+            db.insert_target("modelParameters").unwrap().existing,
+            scanned
+        );
+        assert!(db.hinted_ids.lock().unwrap().is_none());
+        // A change to the table forgets what was noted.
+        db.gather_fields("modelParameters", &["videoId"], |_| Some(()))
+            .unwrap();
+        let r = db
+            .map("modelParameters", None, |d| {
+                Ok(match d.truthy("videoId") {
+                    true => Effect::change(Change::Delete),
+                    false => Effect::keep(),
+                })
+            })
+            .unwrap();
+        assert!(r.deleted > 0);
+        assert!(db.hinted_ids.lock().unwrap().is_none());
+        let left = db.insert_target("modelParameters").unwrap().existing;
+        assert_eq!(left.len(), scanned.len() - r.deleted as usize);
+        // `begin` ends the hint.
+        db.begin("n");
+        db.gather_fields("modelParameters", &["videoId"], |_| Some(()))
+            .unwrap();
+        assert!(db.hinted_ids.lock().unwrap().is_none());
     }
 
     #[test]

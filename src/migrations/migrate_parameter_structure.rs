@@ -73,6 +73,7 @@ impl Migration for MigrateParameterStructure {
                 })?
             }
             Mode::Fixed => {
+                db.will_insert_into("videoParameters");
                 // Which per-video rows are duplicates: the video already has a
                 // videoParameters row, or an earlier row (in _creationTime
                 // order) of the same video moves first.

@@ -44,6 +44,7 @@ impl Migration for MigrateVideoParameters {
         // (truthy parameters), plus any videoParameters row: a video whose
         // only row is empty gets a real one, so the chain is idempotent.
         let video_of = |d: &Doc| set_key(d.get("videoId"));
+        db.will_insert_into("modelParameters");
         let mut migrated: HashSet<SetKey> = db
             .gather_fields(
                 "modelParameters",
