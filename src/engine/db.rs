@@ -157,12 +157,19 @@ pub struct MapResult {
     pub tally: [u64; 8],
 }
 
-/// What a scan keeps of a document: its `_creationTime` and `_id` (when
-/// the order matters) and what the caller's function made of it.
-type Keyed<T> = (f64, String, T);
+/// A batch's keyed results and, when asked for, its documents' IDs.
+type ScanBatch<K, T> = (Vec<(K, T)>, Option<Vec<[u8; 16]>>);
 
-/// A batch's [`Keyed`] results and, when asked for, its documents' IDs.
-type ScanBatch<T> = (Vec<Keyed<T>>, Option<Vec<[u8; 16]>>);
+/// The order `collect()` returns rows in: `_creationTime`, then `_id`.
+fn order_key(doc: &Doc) -> (f64, String) {
+    (creation_time(doc.fields), doc.id().to_owned())
+}
+
+/// The results of a scan keyed by [`order_key`], in that order.
+fn sorted<T>(mut keyed: Vec<((f64, String), T)>) -> Vec<T> {
+    keyed.sort_by(|((ta, ia), _), ((tb, ib), _)| ta.total_cmp(tb).then_with(|| ia.cmp(ib)));
+    keyed.into_iter().map(|(_, t)| t).collect()
+}
 
 /// The tables of the root component, as migrations change them.
 pub struct Db<'s> {
@@ -333,9 +340,7 @@ impl<'s> Db<'s> {
         table: &str,
         f: impl Fn(&Doc) -> Option<T> + Sync,
     ) -> Result<Vec<T>> {
-        let mut keyed = self.scan_docs(table, true, None, f)?;
-        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-        Ok(keyed.into_iter().map(|(_, _, t)| t).collect())
+        Ok(sorted(self.scan_docs(table, None, order_key, f)?))
     }
 
     /// [`Db::collect`] for when order does not matter (sets, counts): the
@@ -345,8 +350,8 @@ impl<'s> Db<'s> {
         table: &str,
         f: impl Fn(&Doc) -> Option<T> + Sync,
     ) -> Result<Vec<T>> {
-        let keyed = self.scan_docs(table, false, None, f)?;
-        Ok(keyed.into_iter().map(|(_, _, t)| t).collect())
+        let found = self.scan_docs(table, None, |_| (), f)?;
+        Ok(found.into_iter().map(|((), t)| t).collect())
     }
 
     /// [`Db::collect`] reading only `fields` (plus `_id` and
@@ -358,9 +363,7 @@ impl<'s> Db<'s> {
         fields: &[&str],
         f: impl Fn(&Doc) -> Option<T> + Sync,
     ) -> Result<Vec<T>> {
-        let mut keyed = self.scan_docs(table, true, Some(fields), f)?;
-        keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-        Ok(keyed.into_iter().map(|(_, _, t)| t).collect())
+        Ok(sorted(self.scan_docs(table, Some(fields), order_key, f)?))
     }
 
     /// [`Db::gather`] reading only `fields` (see [`Db::collect_fields`]).
@@ -370,8 +373,8 @@ impl<'s> Db<'s> {
         fields: &[&str],
         f: impl Fn(&Doc) -> Option<T> + Sync,
     ) -> Result<Vec<T>> {
-        let keyed = self.scan_docs(table, false, Some(fields), f)?;
-        Ok(keyed.into_iter().map(|(_, _, t)| t).collect())
+        let found = self.scan_docs(table, Some(fields), |_| (), f)?;
+        Ok(found.into_iter().map(|((), t)| t).collect())
     }
 
     /// Counts documents: bit `i` of `f`'s result adds one to counter `i`.
@@ -393,19 +396,22 @@ impl<'s> Db<'s> {
         Ok((bits.len() as u64, counts))
     }
 
-    fn scan_docs<T: Send>(
+    /// Calls `f` on every document (only `only`'s fields, if given) and
+    /// keeps what it returns with `key` of the document: `()` when order
+    /// does not matter, so a gather holds nothing more than its results.
+    fn scan_docs<K: Send, T: Send>(
         &self,
         table: &str,
-        with_keys: bool,
         only: Option<&[&str]>,
+        key: impl Fn(&Doc) -> K + Sync,
         f: impl Fn(&Doc) -> Option<T> + Sync,
-    ) -> Result<Vec<(f64, String, T)>> {
+    ) -> Result<Vec<(K, T)>> {
         let names: Option<Vec<&str>> =
             only.map(|o| o.iter().copied().chain(["_id", "_creationTime"]).collect());
         let Some(state) = self.tables.get(table) else {
             return Ok(Vec::new());
         };
-        let mut keyed: Vec<Keyed<T>> = Vec::new();
+        let mut keyed: Vec<(K, T)> = Vec::new();
         let progress = self.progress(state, &format!("reading {table}"));
         // The hinted table's IDs, as the insert target's own pass reads them;
         // `None` once a row's `_id` is not a string (that pass decides then).
@@ -415,7 +421,7 @@ impl<'s> Db<'s> {
             try_scan_source(
                 source,
                 &progress,
-                |batch| -> Result<ScanBatch<T>> {
+                |batch| -> Result<ScanBatch<K, T>> {
                     let mut out = Vec::new();
                     let mut batch_ids = want_ids.then(Vec::new);
                     for (line_no, line) in batch.lines() {
@@ -438,11 +444,7 @@ impl<'s> Db<'s> {
                             }
                         }
                         if let Some(t) = f(&doc) {
-                            if with_keys {
-                                out.push((creation_time(&fields), doc.id().to_owned(), t));
-                            } else {
-                                out.push((0.0, String::new(), t));
-                            }
+                            out.push((key(&doc), t));
                         }
                     }
                     Ok((out, batch_ids))
