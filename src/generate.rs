@@ -132,6 +132,21 @@ pub struct Plan {
     pub users: u64,
 }
 
+/// A generated snapshot (`seed`, `videos`) in a fresh temporary folder,
+/// for tests; the folder goes when the returned guard is dropped.
+#[cfg(test)]
+pub(crate) fn test_snapshot(seed: u64, videos: u64) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("in.zip");
+    write_snapshot(
+        &path,
+        Plan::new(seed, videos),
+        crate::archive::Compression::Fast,
+    )
+    .expect("the generator writes its snapshot");
+    (dir, path)
+}
+
 impl Plan {
     /// The plan for `videos` videos.
     pub fn new(seed: u64, videos: u64) -> Plan {

@@ -1355,10 +1355,7 @@ mod tests {
 
     #[test]
     fn hinted_scans_note_the_same_ids_the_insert_pass_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.zip");
-        let plan = crate::generate::Plan::new(2, 200);
-        crate::generate::write_snapshot(&path, plan, crate::archive::Compression::Fast).unwrap();
+        let (dir, path) = crate::generate::test_snapshot(2, 200);
         let snap = crate::snapshot::Snapshot::open(&path).unwrap();
         let pre = super::super::preflight(&snap, true).unwrap();
         let mut db = Db::open(&snap, &pre, 1_754_240_000_000, dir.path(), true).unwrap();

@@ -308,10 +308,7 @@ mod tests {
     /// row of a generated snapshot and on many mangled copies of them.
     #[test]
     fn the_skim_agrees_with_serde_json() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.zip");
-        let plan = crate::generate::Plan::new(3, 300);
-        crate::generate::write_snapshot(&path, plan, crate::archive::Compression::Fast).unwrap();
+        let (_dir, path) = crate::generate::test_snapshot(3, 300);
         let snap = Snapshot::open(&path).unwrap();
         let mut rows = Vec::new();
         for (entry, kind) in snap.kinds.iter().enumerate() {

@@ -337,14 +337,7 @@ mod architecture_example {
 
     #[test]
     fn a_user_migration_runs_through_the_engine() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("in.zip");
-        crate::generate::write_snapshot(
-            &path,
-            crate::generate::Plan::new(1, 40),
-            crate::archive::Compression::Fast,
-        )
-        .unwrap();
+        let (dir, path) = crate::generate::test_snapshot(1, 40);
         let snap = crate::snapshot::Snapshot::open(&path).unwrap();
         let check = crate::engine::preflight(&snap, true).unwrap();
         let mut db = Db::open(&snap, &check, 1_754_240_000_000, dir.path(), true).unwrap();
