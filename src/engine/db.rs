@@ -724,15 +724,23 @@ impl<'s> Db<'s> {
                 existing: HashSet::default(),
             });
         };
+        // IDs noted by this migration's earlier read of the table, if any;
+        // otherwise a pass of its own.
         let noted = self.hinted_ids.lock().expect("not poisoned").take();
-        if let Some((_, existing)) = noted.filter(|(t, _)| t == table) {
-            return Ok(InsertTarget {
-                table: table.to_owned(),
-                number: state.number,
-                format: state.format.clone(),
-                existing,
-            });
-        }
+        let existing = match noted.filter(|(t, _)| t == table) {
+            Some((_, ids)) => ids,
+            None => self.table_ids(table, state)?,
+        };
+        Ok(InsertTarget {
+            table: table.to_owned(),
+            number: state.number,
+            format: state.format.clone(),
+            existing,
+        })
+    }
+
+    /// The internal bytes of every canonical `_id` of a table.
+    fn table_ids(&self, table: &str, state: &TableState) -> Result<HashSet<[u8; 16]>> {
         let mut existing = HashSet::default();
         for (source, entry) in self.sources(table, state) {
             try_scan_source(
@@ -751,12 +759,7 @@ impl<'s> Db<'s> {
                 |ids| existing.extend(ids),
             )?;
         }
-        Ok(InsertTarget {
-            table: table.to_owned(),
-            number: state.number,
-            format: state.format.clone(),
-            existing,
-        })
+        Ok(existing)
     }
 
     /// Where each segment of a table is read from, with a name for messages.
