@@ -66,7 +66,8 @@ fn migration(c: &mut Criterion) {
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.zip");
-    write_snapshot(&path, Plan::new(1, 2000), Compression::Fast).unwrap();
+    let dest = convex_snapshot::archive::Destination::zip(&path);
+    write_snapshot(&dest, Plan::new(1, 2000), Compression::Fast).unwrap();
     let snap = Snapshot::open(&path).unwrap();
     let pre = preflight(&snap, true).unwrap();
     let report = convex_snapshot::check::check_snapshot(&snap, true).unwrap();

@@ -17,7 +17,7 @@ use crate::id::DocumentId;
 use crate::layout::{ComponentPath, EntryKind};
 use crate::lines::{self, Batch};
 use crate::progress::Progress;
-use crate::snapshot::{Snapshot, Table, TablesLine};
+use crate::snapshot::{Snapshot, StorageMetadata, Table, TablesLine, parse_storage_line};
 use crate::value::{
     self, MAX_ARRAY_LEN, MAX_DOCUMENT_NESTING, MAX_DOCUMENT_SIZE, MAX_OBJECT_FIELDS, TableFormat,
     Value,
@@ -196,6 +196,64 @@ impl Report {
     }
 }
 
+/// What the importer refuses in a `_storage` metadata line's optional
+/// fields (`import_file_storage.rs`): a `contentType` that is not a MIME
+/// type, a `sha256` that is not the base64 of 32 bytes, an `internalId`
+/// that is not a UUID, a `_creationTime` that is negative or not finite.
+fn storage_field_problems(row: &StorageMetadata) -> Vec<String> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    if let Some(t) = &row.content_type {
+        let mime = t.split(';').next().unwrap_or("").trim();
+        let valid = mime.split_once('/').is_some_and(|(a, b)| {
+            let token = |s: &str| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c))
+            };
+            token(a) && token(b)
+        });
+        if !valid {
+            out.push(format!(
+                "contentType {t:?} is not a MIME type; the import fails"
+            ));
+        }
+    }
+    if let Some(h) = &row.sha256 {
+        let ok = base64::engine::general_purpose::STANDARD
+            .decode(h)
+            .is_ok_and(|b| b.len() == 32);
+        if !ok {
+            out.push(format!(
+                "sha256 {h:?} is not the base64 of a SHA-256 digest; the import fails"
+            ));
+        }
+    }
+    if let Some(u) = &row.internal_id {
+        // The forms `uuid`'s parser takes: simple, hyphenated, braced, URN.
+        let inner = u
+            .strip_prefix("urn:uuid:")
+            .or_else(|| u.strip_prefix('{').and_then(|b| b.strip_suffix('}')))
+            .unwrap_or(u);
+        let hex = |g: &str| g.bytes().all(|c| c.is_ascii_hexdigit());
+        let groups: Vec<&str> = inner.split('-').collect();
+        let ok = (groups.len() == 1 && inner.len() == 32 && hex(inner))
+            || (groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+                && groups.iter().all(|g| hex(g)));
+        if !ok {
+            out.push(format!("internalId {u:?} is not a UUID; the import fails"));
+        }
+    }
+    if let Some(t) = row.creation_time
+        && !(t.is_finite() && t >= 0.0)
+    {
+        out.push(format!(
+            "_creationTime {t} must be a finite, non-negative number"
+        ));
+    }
+    out
+}
+
 /// Per-batch result of a table scan.
 #[derive(Default)]
 struct BatchOut {
@@ -255,6 +313,21 @@ pub fn check_snapshot(snap: &Snapshot, quiet: bool) -> Result<Report> {
             _ => {}
         }
     }
+    // Entries nothing below reads are still read through once, so their CRC
+    // and sizes are checked as the other commands check them.
+    for (i, kind) in snap.kinds.iter().enumerate() {
+        if matches!(
+            kind,
+            EntryKind::Readme
+                | EntryKind::Other
+                | EntryKind::Directory
+                | EntryKind::SystemTable(..)
+                | EntryKind::BadComponent(_)
+        ) {
+            archive.with_reader(i, |r| std::io::copy(r, &mut std::io::sink()))?;
+            progress.inc(archive.entries()[i].size);
+        }
+    }
 
     let mut components = Vec::new();
     let mut documents = 0;
@@ -264,11 +337,15 @@ pub fn check_snapshot(snap: &Snapshot, quiet: bool) -> Result<Report> {
         for (name, table) in &comp.tables {
             let Some(doc_entry) = table.documents else {
                 if let Some(s) = table.schema {
-                    problems.push(Problem::warning(
-                        snap.entry_name(s),
-                        None,
-                        "generated_schema.jsonl without a documents.jsonl is ignored",
-                    ));
+                    // The importer parses every sidecar, even this one.
+                    match snap.table_format(table) {
+                        Ok(_) => problems.push(Problem::warning(
+                            snap.entry_name(s),
+                            None,
+                            "generated_schema.jsonl without a documents.jsonl is ignored",
+                        )),
+                        Err(e) => problems.push(Problem::from_error(e)?),
+                    }
                 }
                 continue;
             };
@@ -442,7 +519,9 @@ fn check_table(
             out.problems.extend(b.problems);
             for (id, line) in b.ids {
                 if let Some(first) = ids.insert(id, line) {
-                    id_problems.push(Problem::error(
+                    // Unreadable: every other command stops here, as rows
+                    // are matched by `_id`.
+                    id_problems.push(Problem::unreadable(
                         &entry_name,
                         Some(line),
                         format!("DuplicateId: same _id as line {first}"),
@@ -507,62 +586,19 @@ fn check_table(
     })
 }
 
-/// The two-step decode, telling an unreadable line (not JSON, not an
-/// object: `true`) from an invalid value (`false`).
-fn slow_decode(line: &[u8], format: &TableFormat) -> Result<Value, (bool, String)> {
-    let json = value::parse_json_line(line).map_err(|e| (true, e.to_string()))?;
-    if !json.is_object() {
-        return Err((
-            true,
-            format!(
-                "expected a JSON object, found {}",
-                crate::value::json_kind(&json)
-            ),
-        ));
-    }
-    value::decode_document(&json, format)
-        .map_err(|e| (false, format!("not a valid Convex value: {e}")))
-}
-
 fn check_batch(batch: &Batch, format: &TableFormat, entry: &str) -> BatchOut {
     let mut out = BatchOut::default();
     for (line_no, line) in batch.lines() {
         out.rows += 1;
-        let mut unreadable = |msg: String| {
-            out.problems
-                .push(Problem::unreadable(entry, Some(line_no), msg))
+        let doc = match value::read_row(line, line_no, format) {
+            Ok(doc) => doc,
+            Err(e) => {
+                out.problems
+                    .push(Problem::unreadable(entry, Some(line_no), e.0));
+                continue;
+            }
         };
-        if line_no == 1 && line.starts_with(b"\xEF\xBB\xBF") {
-            unreadable(
-                "starts with a UTF-8 byte order mark, which the importer rejects inside a ZIP"
-                    .into(),
-            );
-            continue;
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            unreadable(
-                "blank line: the importer fails with \"wasn't valid JSON: EOF while parsing\""
-                    .into(),
-            );
-            continue;
-        }
-        let direct = value::decode_direct(line, format);
         let mut err = |msg: String| out.problems.push(Problem::error(entry, Some(line_no), msg));
-        let doc = match direct {
-            Some(doc) => doc,
-            None => match slow_decode(line, format) {
-                Ok(doc) => doc,
-                Err((true, msg)) => {
-                    out.problems
-                        .push(Problem::unreadable(entry, Some(line_no), msg));
-                    continue;
-                }
-                Err((false, msg)) => {
-                    err(msg);
-                    continue;
-                }
-            },
-        };
         let Value::Object(fields) = &doc else {
             unreachable!("decode_document only returns objects")
         };
@@ -635,14 +671,6 @@ fn check_batch(batch: &Batch, format: &TableFormat, entry: &str) -> BatchOut {
     out
 }
 
-/// `_storage/documents.jsonl` metadata, as `FileStorageZipMetadata`.
-#[derive(Debug, serde::Deserialize)]
-struct StorageMetadata {
-    #[serde(rename = "_id")]
-    id: String,
-    sha256: Option<String>,
-}
-
 fn check_storage(
     snap: &Snapshot,
     comp: &crate::snapshot::Component,
@@ -653,49 +681,57 @@ fn check_storage(
     let mut meta: BTreeMap<String, (usize, Option<String>)> = BTreeMap::new();
     if let Some(entry) = comp.storage_metadata {
         let name = snap.entry_name(entry).to_owned();
-        let data = snap.archive.read_all(entry)?;
-        let mut reader = &data[..];
-        let mut line = 0;
+        let mut rows: Vec<(usize, Result<StorageMetadata, String>)> = Vec::new();
+        lines::scan(
+            &snap.archive,
+            entry,
+            progress,
+            |batch| {
+                batch
+                    .lines()
+                    .map(|(n, line)| (n, parse_storage_line(line, n)))
+                    .collect::<Vec<_>>()
+            },
+            |b| rows.extend(b),
+        )?;
         let mut number = None;
-        while !reader.is_empty() {
-            line += 1;
-            let row: StorageMetadata = match jsonl::read(&mut reader) {
+        for (line, row) in rows {
+            let row = match row {
                 Ok(r) => r,
                 Err(e) => {
-                    problems.push(Problem::unreadable(
-                        &name,
-                        Some(line),
-                        crate::snapshot::jsonl_error(e),
-                    ));
+                    problems.push(Problem::unreadable(&name, Some(line), e));
                     continue;
                 }
             };
             summary.metadata_rows += 1;
+            let mut err = |m: String| problems.push(Problem::error(&name, Some(line), m));
             match DocumentId::decode(&row.id) {
                 Ok(id) => {
                     let first = *number.get_or_insert(id.table_number);
                     if id.table_number != first {
-                        problems.push(Problem::error(
-                            &name,
-                            Some(line),
-                            format!("InvalidId: _storage entry has invalid ID {:?} (table {} , but the first entry's is {first})", row.id, id.table_number),
+                        err(format!(
+                            "InvalidId: _storage entry has invalid ID {:?} (table {}, but the first entry's is {first})",
+                            row.id, id.table_number
                         ));
                     }
                 }
-                Err(e) => problems.push(Problem::error(
+                Err(e) => err(format!(
+                    "InvalidId: _storage entry has invalid ID {:?} ({e})",
+                    row.id
+                )),
+            }
+            for m in storage_field_problems(&row) {
+                err(m);
+            }
+            if meta.insert(row.id.clone(), (line, row.sha256)).is_some() {
+                // The importer keys the metadata by ID: the last line wins.
+                problems.push(Problem::warning(
                     &name,
                     Some(line),
                     format!(
-                        "InvalidId: _storage entry has invalid ID {:?} ({e})",
+                        "storage ID {} is listed twice; the importer keeps this later line",
                         row.id
                     ),
-                )),
-            }
-            if meta.insert(row.id.clone(), (line, row.sha256)).is_some() {
-                problems.push(Problem::error(
-                    &name,
-                    Some(line),
-                    format!("DuplicateId: storage ID {} is listed twice", row.id),
                 ));
             }
         }

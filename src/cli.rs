@@ -114,7 +114,7 @@ in Convex's order, sorted by _id, so the result is stable across runs.
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The snapshot: a .zip file or a directory.
+    /// The snapshot: a .zip file, a directory, or `-` (a ZIP on standard input).
     pub snapshot: PathBuf,
     /// Print the report as JSON on stdout.
     #[arg(long)]
@@ -123,7 +123,7 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The snapshot: a .zip file or a directory.
+    /// The snapshot: a .zip file, a directory, or `-` (a ZIP on standard input).
     pub snapshot: PathBuf,
     /// Print the report as JSON on stdout.
     #[arg(long)]
@@ -138,18 +138,24 @@ pub struct ValidateArgs {
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
-    /// The snapshot: a .zip file or a directory.
+    /// The snapshot: a .zip file, a directory, or `-` (a ZIP on standard input).
     pub snapshot: PathBuf,
     /// Migrations to run, in order. Any spelling of the app's guide works:
     /// `migrateVideoParameters`, `migrations:migrateVideoParameters`,
     /// `api.migrations.migrateVideoParameters`, `init`, `api.init`.
     #[arg(value_name = "NAME")]
     pub migrations: Vec<String>,
-    /// Where to write the new snapshot: a .zip, or a folder (no extension;
-    /// must not exist or be empty). Not needed with --dry-run or for
-    /// read-only migrations alone.
+    /// Where to write the new snapshot: a .zip, `-` (a ZIP on standard
+    /// output), or a folder (no extension, or a trailing `/`). It must not
+    /// exist, unless --force. Not needed with --dry-run or for read-only
+    /// migrations alone.
     #[arg(short, long, value_name = "OUT.zip")]
     pub output: Option<PathBuf>,
+    /// Overwrite an existing output file (or replace an existing snapshot
+    /// folder); without it an existing output is refused.
+    #[arg(long)]
+    pub force: bool,
+
     /// Run the five migrations in the order that works (see below), after
     /// any NAMEs given (`init --all`).
     #[arg(long)]
@@ -170,15 +176,20 @@ pub struct MigrateArgs {
     /// stdout, or in the --json report).
     #[arg(long)]
     pub diff: bool,
-    /// Also write the reports as JSON to FILE.
+    /// Also write the reports as JSON to FILE (`-`: standard output).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Print the reports as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Fail (exit 1, write nothing) if any document could not be migrated.
+    /// Fail (exit 1, write nothing) if any document could not be migrated,
+    /// or a migration found none of the app's tables it works on.
     #[arg(long)]
     pub strict: bool,
+    /// Let `init` seed a snapshot that has none of the VideoAI app's tables
+    /// (without it, `init` refuses: the snapshot is probably another app's).
+    #[arg(long)]
+    pub new_app: bool,
     /// Compression of entries written anew.
     #[arg(long, value_enum, default_value_t = CompressionArg::Default)]
     pub compression: CompressionArg,
@@ -204,9 +215,9 @@ impl From<ModeArg> for crate::migrations::Mode {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The first snapshot: a .zip file or a directory.
+    /// The first snapshot: a .zip file, a directory, or `-` (standard input).
     pub a: PathBuf,
-    /// The second snapshot: a .zip file or a directory.
+    /// The second snapshot: a .zip file, a directory, or `-` (standard input).
     pub b: PathBuf,
     /// Print the differences as JSON on stdout.
     #[arg(long)]
@@ -224,19 +235,29 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct UnpackArgs {
-    /// The snapshot: a .zip file or a directory.
+    /// The snapshot: a .zip file, a directory, or `-` (a ZIP on standard input).
     pub snapshot: PathBuf,
-    /// The folder to write (must not exist, or be empty).
+    /// The folder to write, whatever its name (it must not exist or must be
+    /// empty, unless --force).
     pub dir: PathBuf,
+    /// Overwrite an existing output file (or replace an existing snapshot
+    /// folder); without it an existing output is refused.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct PackArgs {
     /// The directory snapshot.
     pub dir: PathBuf,
-    /// Where to write the ZIP.
+    /// Where to write the ZIP (`-`: standard output).
     #[arg(short, long, value_name = "OUT.zip")]
     pub output: PathBuf,
+    /// Overwrite an existing output file (or replace an existing snapshot
+    /// folder); without it an existing output is refused.
+    #[arg(long)]
+    pub force: bool,
+
     /// Compression of the entries.
     #[arg(long, value_enum, default_value_t = CompressionArg::Default)]
     pub compression: CompressionArg,
@@ -244,9 +265,14 @@ pub struct PackArgs {
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Where to write the snapshot ZIP.
+    /// Where to write the snapshot ZIP (`-`: standard output).
     #[arg(short, long, value_name = "OUT.zip")]
     pub output: PathBuf,
+    /// Overwrite an existing output file (or replace an existing snapshot
+    /// folder); without it an existing output is refused.
+    #[arg(long)]
+    pub force: bool,
+
     /// Number of videos; other tables scale with it.
     #[arg(long, default_value_t = 120)]
     pub videos: u64,

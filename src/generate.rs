@@ -12,11 +12,10 @@
 
 use crate::value::Map;
 use std::io::Write;
-use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::archive::{ArchiveWriter, Compression};
+use crate::archive::{ArchiveWriter, Compression, Destination};
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::migrations::app_data;
@@ -139,7 +138,7 @@ pub(crate) fn test_snapshot(seed: u64, videos: u64) -> (tempfile::TempDir, std::
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = dir.path().join("in.zip");
     write_snapshot(
-        &path,
+        &crate::archive::Destination::zip(&path),
         Plan::new(seed, videos),
         crate::archive::Compression::Fast,
     )
@@ -535,9 +534,9 @@ impl TableOut<'_> {
     }
 }
 
-/// Writes a whole VideoAI snapshot ZIP to `path`.
-pub fn write_snapshot(path: &Path, plan: Plan, compression: Compression) -> Result<()> {
-    let mut w = ArchiveWriter::create_for(path, compression)?;
+/// Writes a whole VideoAI snapshot ZIP to `dest`.
+pub fn write_snapshot(dest: &Destination, plan: Plan, compression: Compression) -> Result<()> {
+    let mut w = ArchiveWriter::create(dest, compression)?;
     w.add_bytes("README.md", README.as_bytes())?;
     let mut tables = Vec::new();
     for (name, n) in TABLES {

@@ -18,6 +18,7 @@ pub mod layout;
 pub mod lines;
 pub mod migrations;
 pub mod progress;
+pub mod scratch;
 pub mod snapshot;
 pub mod unpack;
 pub mod value;

@@ -219,9 +219,20 @@ pub fn copy_source(source: Source<'_>, mut write: impl FnMut(&[u8]) -> Result<()
     }
 }
 
+/// The longest line read. A document within Convex's limits (1 MiB by its
+/// size metric) takes at most about 7 MiB of JSON text: the metric counts
+/// every value at least a seventh of its text (an empty `{"$bytes":""},` is
+/// 14 bytes of text for 2 of metric; `false,` is 6 for 1; a `\u0000`
+/// escape 6 for 1). Only insignificant whitespace could make a longer line
+/// valid, which no exporter writes; such lines are refused early, and a
+/// line-less stream (a ZIP bomb of one line) cannot grow memory without end.
+pub const MAX_LINE_BYTES: usize = 8 << 20;
+
 /// Cuts a stream into batches of whole lines and hands each to `each`
 /// (which returns false to stop). `buffer` gives the vector each batch is
-/// read into: an empty one, or one a finished batch gave back.
+/// read into: an empty one, or one a finished batch gave back. A line longer
+/// than a batch grows its batch (by doubling: linear time) up to
+/// [`MAX_LINE_BYTES`].
 fn read_batches(
     r: &mut dyn Read,
     progress: &Progress,
@@ -247,30 +258,63 @@ fn read_batches(
         }
         progress.inc((filled - start) as u64);
         data.truncate(filled);
-        let eof = filled == start;
-        if !eof && let Some(cut) = memchr::memrchr(b'\n', &data) {
+        let mut eof = filled < start + BATCH_BYTES;
+        // The carry holds no newline; look only at what is new.
+        let mut searched = start;
+        let mut cut = memchr::memrchr(b'\n', &data[searched..]).map(|c| searched + c);
+        while cut.is_none() && !eof {
+            // One line fills the whole batch: read on into it.
+            if data.len() > MAX_LINE_BYTES {
+                return Err(too_long(next_line));
+            }
+            searched = data.len();
+            let want = data.len() as u64;
+            let got = r.take(want).read_to_end(&mut data)?;
+            progress.inc(got as u64);
+            eof = (got as u64) < want;
+            cut = memchr::memrchr(b'\n', &data[searched..]).map(|c| searched + c);
+        }
+        if !eof && let Some(cut) = cut {
             carry.extend_from_slice(&data[cut + 1..]);
             data.truncate(cut + 1);
-        } else if !eof {
-            // No newline in a whole batch: keep reading into it.
-            carry = data;
-            continue;
         }
         if data.is_empty() {
             break;
         }
-        let lines =
-            memchr::memchr_iter(b'\n', &data).count() + usize::from(data.last() != Some(&b'\n'));
+        // Count the lines, and refuse one over the limit (a line completed
+        // after the batch grew).
+        let (mut lines, mut line_start) = (0usize, 0usize);
+        for end in memchr::memchr_iter(b'\n', &data).chain(std::iter::once(data.len())) {
+            if end == data.len() && end == line_start {
+                break; // nothing after the last newline
+            }
+            if end - line_start > MAX_LINE_BYTES {
+                return Err(too_long(next_line + lines));
+            }
+            lines += 1;
+            line_start = end + 1;
+        }
         let batch = Batch {
             first_line: next_line,
             data,
         };
+        progress.add_rows(lines as u64);
         next_line += lines;
         if !each(batch) || eof {
             break;
         }
     }
     Ok(())
+}
+
+fn too_long(line: usize) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!(
+            "line {line} is longer than {} MiB: no document within Convex's 1 MiB limit takes that much JSON, so the import would fail",
+            MAX_LINE_BYTES >> 20
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -332,7 +376,7 @@ mod tests {
             batches
         };
         let (fresh, reused) = (read(false), read(true));
-        assert!(fresh.len() > 3, "{} batches", fresh.len());
+        assert!(fresh.len() >= 3, "{} batches", fresh.len());
         assert_eq!(fresh.len(), reused.len());
         for (a, b) in fresh.iter().zip(&reused) {
             assert_eq!((a.first_line, &a.data), (b.first_line, &b.data));
@@ -341,5 +385,49 @@ mod tests {
         assert_eq!(joined, input);
         let last = reused.last().unwrap();
         assert_eq!(last.lines().last(), Some((40_002, &b"last"[..])));
+    }
+
+    fn batches_of(input: &[u8]) -> std::io::Result<Vec<Batch>> {
+        let mut out = Vec::new();
+        read_batches(&mut &input[..], &Progress::hidden(), Vec::new, |b| {
+            out.push(b);
+            true
+        })?;
+        Ok(out)
+    }
+
+    #[test]
+    fn a_line_up_to_the_limit_is_read_and_one_over_it_is_refused_by_number() {
+        let mut input = b"{}\n{}\n".to_vec();
+        input.extend(std::iter::repeat_n(b' ', MAX_LINE_BYTES));
+        input.extend_from_slice(b"\n{}\n");
+        let batches = batches_of(&input).unwrap();
+        let lines: Vec<(usize, usize)> = batches
+            .iter()
+            .flat_map(|b| b.lines().map(|(n, l)| (n, l.len())).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(lines, vec![(1, 2), (2, 2), (3, MAX_LINE_BYTES), (4, 2)]);
+        // One byte more, in the middle of a file and at its end without a
+        // newline, and a line-less stream: refused, naming the line.
+        let mut over = b"{}\n{}\n".to_vec();
+        over.extend(std::iter::repeat_n(b' ', MAX_LINE_BYTES + 1));
+        let mut middle = over.clone();
+        middle.extend_from_slice(b"\n{}\n");
+        for input in [over, middle] {
+            let err = batches_of(&input).unwrap_err();
+            assert!(
+                err.to_string().starts_with("line 3 is longer than 8 MiB"),
+                "{err}"
+            );
+        }
+        let endless = std::io::repeat(b'x');
+        let err = read_batches(
+            &mut endless.take(1 << 40),
+            &Progress::hidden(),
+            Vec::new,
+            |_| true,
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("line 1 is longer"), "{err}");
     }
 }

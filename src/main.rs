@@ -13,6 +13,8 @@ use mimalloc::MiMalloc;
 static GLOBAL: MiMalloc = MiMalloc;
 
 fn main() -> ExitCode {
+    // Before any temporary file exists: Ctrl-C must leave none behind.
+    convex_snapshot::scratch::install_signal_cleanup();
     let cli = Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,

@@ -3,16 +3,21 @@
 //! take about a second.
 
 use std::io::IsTerminal as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Work below this many bytes finishes in well under a second; no bar.
 const MIN_BYTES_FOR_BAR: u64 = 64 << 20;
 
-/// A byte-counting progress bar that may be hidden. Cheap to clone and safe
-/// to update from any thread.
+/// A byte-counting progress bar that may be hidden, showing rows read as
+/// well. Cheap to clone and safe to update from any thread.
 #[derive(Debug, Clone)]
-pub struct Progress(ProgressBar);
+pub struct Progress {
+    bar: ProgressBar,
+    rows: Arc<AtomicU64>,
+}
 
 impl Progress {
     /// A bar for `total` bytes of work, labelled `message`.
@@ -22,30 +27,62 @@ impl Progress {
             return Progress::hidden();
         }
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        let rows = Arc::new(AtomicU64::new(0));
+        let counted = rows.clone();
         let style = ProgressStyle::with_template(
-            "{msg} [{bar:20}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+            "{msg} [{bar:20}] {bytes}/{total_bytes}{rows} {binary_bytes_per_sec} eta {eta}",
         )
         .expect("static template")
+        .with_key(
+            "rows",
+            move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let n = counted.load(Ordering::Relaxed);
+                if n > 0 {
+                    let _ = write!(w, ", {} rows", with_commas(n));
+                }
+            },
+        )
         .progress_chars("=> ");
         bar.set_style(style);
         bar.set_message(message.to_owned());
-        Progress(bar)
+        Progress { bar, rows }
     }
 
     /// A bar that never draws.
     pub fn hidden() -> Progress {
-        Progress(ProgressBar::hidden())
+        Progress {
+            bar: ProgressBar::hidden(),
+            rows: Arc::default(),
+        }
     }
 
     /// Records `n` more bytes done.
     pub fn inc(&self, n: u64) {
-        self.0.inc(n);
+        self.bar.inc(n);
+    }
+
+    /// Records `n` more rows read.
+    pub fn add_rows(&self, n: u64) {
+        self.rows.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Removes the bar from the terminal.
     pub fn finish(&self) {
-        self.0.finish_and_clear();
+        self.bar.finish_and_clear();
     }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn with_commas(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Formats a byte count for people: `12.30 KiB`.

@@ -52,29 +52,56 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Opens a ZIP or directory and sorts its entries into components.
+    /// Opens a ZIP or directory and sorts its entries into components. Two
+    /// entries that the importer would read as the same file (the same
+    /// table's documents, schema or `_tables` under different leading
+    /// folders, or two blobs of one storage ID) are an error naming both; so
+    /// is an archive with no `_tables` and no table at all.
     pub fn open(path: &std::path::Path) -> Result<Snapshot> {
         let archive = Archive::open(path)?;
         let mut components: BTreeMap<ComponentPath, Component> = BTreeMap::new();
         let mut kinds = Vec::with_capacity(archive.entries().len());
+        let mut blob_ids: BTreeMap<(ComponentPath, String), usize> = BTreeMap::new();
+        let name = |i: usize| archive.entries()[i].name.as_str();
+        let claim = |slot: &mut Option<usize>, i: usize, what: &str| match slot.replace(i) {
+            Some(first) => Err(Error::Entry {
+                entry: name(i).to_owned(),
+                message: format!(
+                    "is {what} as {}; the importer would read both, so the snapshot is ambiguous (remove one)",
+                    name(first)
+                ),
+            }),
+            None => Ok(()),
+        };
         for (i, e) in archive.entries().iter().enumerate() {
             let kind = classify(&e.name, e.is_dir);
             match &kind {
                 EntryKind::Tables(c) => {
-                    components.entry(c.clone()).or_default().tables_entry = Some(i);
+                    let slot = &mut components.entry(c.clone()).or_default().tables_entry;
+                    claim(slot, i, "the same component's _tables listing")?;
                 }
                 EntryKind::Documents(c, t) => {
                     let comp = components.entry(c.clone()).or_default();
-                    comp.tables.entry(t.clone()).or_default().documents = Some(i);
+                    let slot = &mut comp.tables.entry(t.clone()).or_default().documents;
+                    claim(slot, i, &format!("the documents of the same table {t}"))?;
                 }
                 EntryKind::GeneratedSchema(c, t) => {
                     let comp = components.entry(c.clone()).or_default();
-                    comp.tables.entry(t.clone()).or_default().schema = Some(i);
+                    let slot = &mut comp.tables.entry(t.clone()).or_default().schema;
+                    claim(
+                        slot,
+                        i,
+                        &format!("the generated schema of the same table {t}"),
+                    )?;
                 }
                 EntryKind::StorageMetadata(c) => {
-                    components.entry(c.clone()).or_default().storage_metadata = Some(i);
+                    let slot = &mut components.entry(c.clone()).or_default().storage_metadata;
+                    claim(slot, i, "the same component's _storage metadata")?;
                 }
                 EntryKind::StorageBlob(c, id) => {
+                    let mut slot = blob_ids.get(&(c.clone(), id.clone())).copied();
+                    claim(&mut slot, i, &format!("a file of the same storage ID {id}"))?;
+                    blob_ids.insert((c.clone(), id.clone()), i);
                     components
                         .entry(c.clone())
                         .or_default()
@@ -91,6 +118,15 @@ impl Snapshot {
                 _ => {}
             }
             kinds.push(kind);
+        }
+        let is_export = kinds
+            .iter()
+            .any(|k| matches!(k, EntryKind::Tables(_) | EntryKind::Documents(..)));
+        if !is_export {
+            return Err(Error::Usage(format!(
+                "{} is not a Convex export: it has no _tables/documents.jsonl and no <table>/documents.jsonl (`npx convex export` always writes _tables/documents.jsonl)",
+                archive.path().display()
+            )));
         }
         Ok(Snapshot {
             archive,
@@ -188,6 +224,46 @@ pub fn parse_generated_schema(data: &[u8]) -> Result<TableFormat, (usize, String
     LegacySchema::parse(text, lines)
         .map(|s| TableFormat::Legacy(Box::new(s)))
         .map_err(|e| (1, format!("cannot parse generated schema: {e}")))
+}
+
+/// A line of `_storage/documents.jsonl`, as the importer reads it
+/// (`FileStorageZipMetadata` in the backend's `exports` crate): only `_id`
+/// is required; the others must have these types when present.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageMetadata {
+    #[serde(rename = "_id")]
+    pub id: String,
+    #[serde(rename = "_creationTime")]
+    pub creation_time: Option<f64>,
+    pub sha256: Option<String>,
+    pub size: Option<i64>,
+    pub content_type: Option<String>,
+    pub internal_id: Option<String>,
+}
+
+/// Reads one `_storage/documents.jsonl` line the way the importer does: a
+/// JSON row (the same line rules as documents: no blank line) that
+/// deserializes into [`StorageMetadata`].
+pub fn parse_storage_line(line: &[u8], line_no: usize) -> Result<StorageMetadata, String> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Err(
+            "blank line: the importer fails with \"wasn't valid JSON: EOF while parsing\"".into(),
+        );
+    }
+    if line_no == 1 && line.starts_with(b"\xEF\xBB\xBF") {
+        return Err(
+            "starts with a UTF-8 byte order mark, which the importer rejects inside a ZIP".into(),
+        );
+    }
+    let json = crate::value::parse_json_line(line).map_err(|e| e.0)?;
+    if !json.is_object() {
+        return Err(format!(
+            "expected a JSON object, found {}",
+            crate::value::json_kind(&json)
+        ));
+    }
+    serde_json::from_value(json).map_err(|e| format!("not a valid _storage metadata line: {e}"))
 }
 
 /// A readable message for a `jsonl` read error.

@@ -1,17 +1,22 @@
 //! The only writer of snapshots: a ZIP, or a directory of the same entries.
 //! Output is deterministic (fixed entry timestamps and permissions, entries
-//! in the order they are added) and atomic: bytes go to a temporary file or
-//! folder beside the target, which is renamed into place only by
-//! [`ArchiveWriter::finish`]. Dropping the writer without finishing deletes
-//! the temporary output, so a failed run leaves nothing partial.
+//! in the order they are added) and atomic: bytes go to a scratch folder
+//! beside the target, and the result is renamed into place only by
+//! [`ArchiveWriter::finish`]. Dropping the writer without finishing removes
+//! the scratch folder, so a failed or interrupted run leaves nothing partial
+//! (see [`crate::scratch`]). A ZIP for standard output is finished in full
+//! first, then copied: a failed run writes nothing there either.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, Write as _};
 use std::path::{Component, Path, PathBuf};
 
+use std::os::unix::fs::OpenOptionsExt as _;
+
 use super::zipout::ZipOut;
 
 use crate::error::{Error, Result};
+use crate::scratch::Scratch;
 
 /// How new or changed entries are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,27 +44,70 @@ impl Compression {
     }
 }
 
+/// Where a snapshot is written: a ZIP file, a folder, or (a ZIP) standard
+/// output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    /// The target path; `-` is standard output.
+    pub path: PathBuf,
+    pub kind: OutputKind,
+    /// `--force`: an existing file may be overwritten, an existing snapshot
+    /// folder replaced.
+    pub replace: bool,
+}
+
+/// What an output path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    Zip,
+    Dir,
+}
+
+impl Destination {
+    /// A new ZIP file at `path` (which must not exist).
+    pub fn zip(path: &Path) -> Destination {
+        Destination {
+            path: path.to_owned(),
+            kind: OutputKind::Zip,
+            replace: false,
+        }
+    }
+
+    /// True when the bytes go to standard output.
+    pub fn is_stdout(&self) -> bool {
+        is_stdout(&self.path)
+    }
+}
+
+/// True for the path `-`.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 /// Writes a snapshot to a temporary file (or folder) and renames it into place.
 pub struct ArchiveWriter {
     sink: Sink,
-    target: PathBuf,
+    dest: Destination,
     compression: Compression,
+    /// Holds the temporary output; removed when the writer is dropped.
+    scratch: Scratch,
 }
 
 enum Sink {
     Zip {
         zip: Box<ZipOut>,
-        tmp_path: tempfile::TempPath,
+        path: PathBuf,
     },
     Dir {
-        tmp: tempfile::TempDir,
+        root: PathBuf,
         current: Option<BufWriter<File>>,
     },
 }
 
 const LARGE_FILE: u64 = 0xFFFF_FFFF;
 
-fn parent_of(target: &Path) -> PathBuf {
+/// The folder a path lies in (`.` for a bare name).
+pub fn parent_of(target: &Path) -> PathBuf {
     match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
@@ -67,59 +115,61 @@ fn parent_of(target: &Path) -> PathBuf {
 }
 
 impl ArchiveWriter {
-    /// Starts a ZIP at `target` (written to a temporary file beside it).
-    pub fn create(target: &Path, compression: Compression) -> Result<ArchiveWriter> {
+    /// Starts writing `dest`: into a scratch folder beside the target (or in
+    /// the system's temporary folder for standard output).
+    pub fn create(dest: &Destination, compression: Compression) -> Result<ArchiveWriter> {
         let werr = |source| Error::Write {
-            path: target.to_owned(),
+            path: dest.path.clone(),
             source,
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".convex-snapshot-")
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-            .tempfile_in(parent_of(target))
-            .map_err(werr)?;
-        let (file, tmp_path) = tmp.into_parts();
+        let parent = match dest.is_stdout() {
+            true => std::env::temp_dir(),
+            false => parent_of(&dest.path),
+        };
+        let scratch = Scratch::new_in(&parent)?;
+        let sink = match dest.kind {
+            OutputKind::Zip => {
+                let path = scratch.path().join("output.zip");
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o644)
+                    .open(&path)
+                    .map_err(werr)?;
+                Sink::Zip {
+                    zip: Box::new(ZipOut::new(file)),
+                    path,
+                }
+            }
+            OutputKind::Dir => {
+                let root = scratch.path().join("output");
+                std::fs::create_dir(&root).map_err(werr)?;
+                Sink::Dir {
+                    root,
+                    current: None,
+                }
+            }
+        };
         Ok(ArchiveWriter {
-            sink: Sink::Zip {
-                zip: Box::new(ZipOut::new(file)),
-                tmp_path,
+            sink,
+            dest: dest.clone(),
+            compression: match dest.kind {
+                OutputKind::Zip => compression,
+                OutputKind::Dir => Compression::Stored,
             },
-            target: target.to_owned(),
-            compression,
+            scratch,
         })
     }
 
-    /// Starts a directory snapshot at `target`, which must not exist or be
-    /// an empty folder (written to a temporary folder beside it).
-    pub fn create_dir(target: &Path) -> Result<ArchiveWriter> {
-        let werr = |source| Error::Write {
-            path: target.to_owned(),
-            source,
+    /// A ZIP at `path` that may replace a file there (for tests and
+    /// throw-away archives inside a scratch folder).
+    pub fn create_zip(path: &Path, compression: Compression) -> Result<ArchiveWriter> {
+        let dest = Destination {
+            path: path.to_owned(),
+            kind: OutputKind::Zip,
+            replace: true,
         };
-        if target.exists() && !is_empty_dir(target) {
-            return Err(Error::Usage(format!(
-                "output folder {} exists and is not empty",
-                target.display()
-            )));
-        }
-        let tmp = tempfile::Builder::new()
-            .prefix(".convex-snapshot-")
-            .tempdir_in(parent_of(target))
-            .map_err(werr)?;
-        Ok(ArchiveWriter {
-            sink: Sink::Dir { tmp, current: None },
-            target: target.to_owned(),
-            compression: Compression::Stored,
-        })
-    }
-
-    /// Starts a ZIP when `target` ends in `.zip`, else a directory.
-    pub fn create_for(target: &Path, compression: Compression) -> Result<ArchiveWriter> {
-        if is_zip_path(target) {
-            Self::create(target, compression)
-        } else {
-            Self::create_dir(target)
-        }
+        Self::create(&dest, compression)
     }
 
     /// True when writing a directory (entries cannot be raw-copied).
@@ -129,7 +179,7 @@ impl ArchiveWriter {
 
     fn werr(&self, err: impl Into<io::Error>) -> Error {
         Error::Write {
-            path: self.target.clone(),
+            path: self.dest.path.clone(),
             source: err.into(),
         }
     }
@@ -191,7 +241,7 @@ impl ArchiveWriter {
     fn start(&mut self, name: &str, large: bool) -> io::Result<()> {
         match &mut self.sink {
             Sink::Zip { zip, .. } => zip.start(name, self.compression.level(), large),
-            Sink::Dir { tmp, current } => {
+            Sink::Dir { root, current } => {
                 if let Some(mut f) = current.take() {
                     f.flush()?;
                 }
@@ -204,16 +254,19 @@ impl ArchiveWriter {
                         format!("entry name {name:?} is not a relative path inside the snapshot"),
                     ));
                 }
-                let path = tmp.path().join(rel);
                 if name.ends_with('/') {
                     // A ZIP's directory entry (as `zip -r` writes): a folder.
-                    std::fs::create_dir_all(path)?;
-                    return Ok(());
+                    return make_dirs(root, rel);
                 }
-                if let Some(p) = path.parent() {
-                    std::fs::create_dir_all(p)?;
+                if let Some(p) = rel.parent() {
+                    make_dirs(root, p)?;
                 }
-                *current = Some(BufWriter::with_capacity(1 << 20, File::create(path)?));
+                let path = root.join(rel);
+                let file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(path)?;
+                *current = Some(BufWriter::with_capacity(1 << 20, file));
                 Ok(())
             }
         }
@@ -235,37 +288,88 @@ impl ArchiveWriter {
             .map_err(|e| self.werr(e))
     }
 
-    /// Completes the output and renames it into place.
+    /// Completes the output and moves it into place (or copies it to
+    /// standard output). Without `replace`, an existing target is refused;
+    /// with it, an existing file is overwritten (one rename) and an existing
+    /// folder is moved aside first and removed after.
     pub fn finish(self) -> Result<()> {
-        let target = self.target.clone();
+        let ArchiveWriter {
+            sink,
+            dest,
+            scratch,
+            ..
+        } = self;
         let werr = |source: io::Error| Error::Write {
-            path: target.clone(),
+            path: dest.path.clone(),
             source,
         };
-        match self.sink {
-            Sink::Zip { zip, tmp_path } => {
+        match sink {
+            Sink::Zip { zip, path } => {
                 let file = zip.finish().map_err(werr)?;
                 file.sync_all().map_err(werr)?;
                 drop(file);
-                tmp_path.persist(&self.target).map_err(|e| werr(e.error))?;
+                if dest.is_stdout() {
+                    let mut file = File::open(&path).map_err(werr)?;
+                    let mut out = io::stdout().lock();
+                    io::copy(&mut file, &mut out).map_err(werr)?;
+                    out.flush().map_err(werr)?;
+                } else {
+                    make_room(&dest, &scratch)?;
+                    std::fs::rename(&path, &dest.path).map_err(werr)?;
+                }
             }
-            Sink::Dir { tmp, current } => {
+            Sink::Dir { root, current } => {
                 if let Some(mut f) = current {
                     f.flush().map_err(werr)?;
                 }
-                if self.target.exists() {
-                    // Checked empty at creation; remove it so the rename can land.
-                    std::fs::remove_dir(&self.target).map_err(werr)?;
-                }
-                let path = tmp.keep();
-                if let Err(e) = std::fs::rename(&path, &self.target) {
-                    let _ = std::fs::remove_dir_all(&path);
-                    return Err(werr(e));
-                }
+                make_room(&dest, &scratch)?;
+                std::fs::rename(&root, &dest.path).map_err(werr)?;
             }
         }
+        drop(scratch);
         Ok(())
     }
+}
+
+/// Makes the folders of `rel` under `root`, which must exist (so a scratch
+/// folder removed by the signal handler is not made again).
+fn make_dirs(root: &Path, rel: &Path) -> io::Result<()> {
+    let mut dir = root.to_owned();
+    for part in rel.components() {
+        dir.push(part);
+        match std::fs::create_dir(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Clears the way for the final rename: an empty folder goes, and with
+/// `replace` an existing folder is moved into the scratch folder (removed
+/// with it); an existing file without `replace` is refused.
+fn make_room(dest: &Destination, scratch: &Scratch) -> Result<()> {
+    let werr = |source: io::Error| Error::Write {
+        path: dest.path.clone(),
+        source,
+    };
+    let Ok(meta) = std::fs::symlink_metadata(&dest.path) else {
+        return Ok(());
+    };
+    if meta.is_dir() {
+        if is_empty_dir(&dest.path) {
+            return std::fs::remove_dir(&dest.path).map_err(werr);
+        }
+        if dest.replace && dest.kind == OutputKind::Dir {
+            return std::fs::rename(&dest.path, scratch.path().join("replaced")).map_err(werr);
+        }
+    } else if dest.replace && dest.kind == OutputKind::Zip {
+        return Ok(()); // the rename overwrites it
+    }
+    Err(Error::Usage(format!(
+        "{} already exists; choose another path, or give --force to replace it",
+        dest.path.display()
+    )))
 }
 
 /// True for a path that names a ZIP (ends in `.zip`).

@@ -6,16 +6,16 @@ use crate::cli::GenerateArgs;
 use crate::generate::{Plan, write_snapshot};
 
 pub fn run(args: &GenerateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    super::check_output(None, &args.output)?;
+    let dest = super::destination(&[], &args.output, args.force, super::Writes::Zip)?;
     if args.videos == 0 {
         anyhow::bail!("--videos must be at least 1");
     }
     write_snapshot(
-        &args.output,
+        &dest,
         Plan::new(args.seed, args.videos),
         args.compression.into(),
     )?;
-    if !quiet {
+    if !quiet && !dest.is_stdout() {
         eprintln!("wrote {} ({} videos)", args.output.display(), args.videos);
     }
     Ok(ExitCode::SUCCESS)

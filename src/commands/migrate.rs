@@ -8,20 +8,17 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use crate::archive::{ArchiveWriter, Compression};
+use crate::archive::{ArchiveWriter, Compression, Destination, is_stdout};
 use crate::cli::MigrateArgs;
-use crate::engine::{Db, default_now, preflight, write_snapshot};
+use crate::engine::{Db, MAX_NOW_MS, default_now, preflight, write_snapshot};
 use crate::migrations::{self, ALL, Migration, Mode, REGISTRY, Report};
+use crate::progress::Progress;
 use crate::snapshot::Snapshot;
-
-/// `now` must stay below this so that `now + 0.001 × seq` is exact enough to
-/// keep new `_creationTime`s distinct (10^13 ms is in the year 2286).
-const MAX_NOW_MS: u64 = 10_000_000_000_000;
 
 /// A migrate command line, checked and typed.
 struct Plan {
     input: PathBuf,
-    output: Option<PathBuf>,
+    output: Option<Destination>,
     migrations: Vec<&'static dyn Migration>,
     mode: Mode,
     now: Option<u64>,
@@ -29,6 +26,7 @@ struct Plan {
     json: bool,
     strict: bool,
     diff: bool,
+    new_app: bool,
     compression: Compression,
 }
 
@@ -53,42 +51,59 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let pre = preflight(&snap, quiet)?;
 
     if plan.migrations.is_empty() {
-        let output = plan.output.as_deref().expect("plan requires -o");
+        let output = plan.output.as_ref().expect("plan requires -o");
         return copy_from(&snap, output, plan.compression, quiet);
     }
-
-    let now = plan
-        .now
-        .unwrap_or_else(|| default_now(pre.max_creation_time));
-    if now >= MAX_NOW_MS {
-        bail!(
-            "the clock {now} ms is past the year 2286, where new _creationTimes would lose precision; give an earlier --now"
-        );
+    if plan.migrations.iter().any(|m| m.name() == "init") && !plan.new_app {
+        let app_tables = crate::generate::TABLES.map(|(t, _)| t);
+        let root = snap.components.get(&Default::default());
+        let has_any = root.is_some_and(|c| app_tables.iter().any(|t| c.tables.contains_key(*t)));
+        if !has_any {
+            bail!(
+                "init seeds the VideoAI app's tables, and this snapshot has none of them ({}); it looks like another app's. Give --new-app to seed it anyway",
+                app_tables.join(", ")
+            );
+        }
     }
+
+    let now = match plan.now {
+        Some(now) => now,
+        None => default_now(pre.max_creation_time)?,
+    };
     let temp_in = match &plan.output {
-        Some(out) => parent_dir(out),
-        None => std::env::temp_dir(),
+        Some(out) if !out.is_stdout() => crate::archive::parent_of(&out.path),
+        _ => std::env::temp_dir(),
     };
     let mut db = Db::open(&snap, &pre, now, &temp_in, quiet)?;
     let mut reports = Vec::new();
-    for m in &plan.migrations {
+    let steps = plan.migrations.len();
+    for (i, m) in plan.migrations.iter().enumerate() {
+        let step = if steps > 1 {
+            format!("[{}/{steps}] ", i + 1)
+        } else {
+            String::new()
+        };
+        db.set_label(&step);
         let report = migrations::run(*m, &mut db, plan.mode)
             .with_context(|| format!("running {}", m.name()))?;
         if !quiet {
-            eprintln!("{}", report.summary());
+            eprintln!("{}", report.summary(&step));
         }
         reports.push(report);
     }
     let errors: usize = reports.iter().map(Report::errors).sum();
-    let failed = plan.strict && errors > 0;
+    let missing: usize = reports.iter().map(|r| r.missing_tables.len()).sum();
+    let failed = plan.strict && errors + missing > 0;
     let written = match (&plan.output, failed) {
         (Some(output), false) => {
-            let mut writer = ArchiveWriter::create_for(output, plan.compression)?;
-            write_snapshot(&db, &mut writer)?;
+            let mut writer = ArchiveWriter::create(output, plan.compression)?;
+            let progress = Progress::bytes(db.output_size(), "writing", quiet);
+            write_snapshot(&db, &mut writer, &progress)?;
+            progress.finish();
             writer
                 .finish()
-                .with_context(|| format!("writing {}", output.display()))?;
-            Some(output.display().to_string())
+                .with_context(|| format!("writing {}", output.path.display()))?;
+            Some(shown(&output.path))
         }
         _ => None,
     };
@@ -96,7 +111,9 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         Some(diff_run(
             &snap,
             &db,
-            plan.output.as_deref().filter(|_| written.is_some()),
+            plan.output
+                .as_ref()
+                .filter(|o| written.is_some() && !o.is_stdout()),
             &temp_in,
             quiet,
         )?)
@@ -104,7 +121,7 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         None
     };
     let run_report = RunReport {
-        snapshot: plan.input.display().to_string(),
+        snapshot: shown(&plan.input),
         output: written.clone(),
         mode: plan.mode,
         now,
@@ -115,7 +132,7 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     if let Some(path) = &plan.report {
         let mut data = serde_json::to_vec_pretty(&run_report)?;
         data.push(b'\n');
-        std::fs::write(path, data)
+        super::write_atomically(path, &data)
             .with_context(|| format!("cannot write the report {}", path.display()))?;
     }
     if plan.json {
@@ -126,13 +143,22 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let text = crate::commands::diff::render(d, false);
         std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
     }
-    if !quiet {
-        match (&written, failed) {
-            (_, true) => {
-                eprintln!("--strict: {errors} document(s) could not be migrated; nothing written")
-            }
-            (Some(out), _) => eprintln!("wrote {out}"),
-            (None, _) => eprintln!("nothing written (dry run or read-only migrations)"),
+    // Why a run failed is printed even with --quiet: it hides progress,
+    // not the reason for an exit code.
+    if failed {
+        let mut why = Vec::new();
+        if errors > 0 {
+            why.push(format!("{errors} document(s) could not be migrated"));
+        }
+        if missing > 0 {
+            why.push(format!("{missing} of the app's tables are missing"));
+        }
+        eprintln!("--strict: {}; nothing written", why.join(" and "));
+    } else if !quiet {
+        match &written {
+            Some(out) if out != "-" => eprintln!("wrote {out}"),
+            Some(_) => {}
+            None => eprintln!("nothing written (dry run or read-only migrations)"),
         }
     }
     Ok(if failed {
@@ -142,24 +168,27 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// A path as reports show it (`-` stays `-`).
+fn shown(path: &Path) -> String {
+    path.display().to_string()
+}
+
 /// The diff between the input and the run's result: the written output, or
-/// (dry run) a throw-away uncompressed ZIP in a temporary folder.
+/// (dry run) a throw-away uncompressed ZIP in a scratch folder.
 fn diff_run(
     input: &Snapshot,
     db: &Db,
-    written: Option<&Path>,
+    written: Option<&Destination>,
     temp_in: &Path,
     quiet: bool,
 ) -> anyhow::Result<crate::diff::Diff> {
-    let tmp = tempfile::Builder::new()
-        .prefix(".convex-snapshot-diff-")
-        .tempdir_in(temp_in)?;
+    let scratch = crate::scratch::Scratch::new_in(temp_in)?;
     let path = match written {
-        Some(p) => p.to_owned(),
+        Some(dest) => dest.path.clone(),
         None => {
-            let p = tmp.path().join("result.zip");
-            let mut writer = ArchiveWriter::create(&p, Compression::Stored)?;
-            write_snapshot(db, &mut writer)?;
+            let p = scratch.path().join("result.zip");
+            let mut writer = ArchiveWriter::create_zip(&p, Compression::Stored)?;
+            write_snapshot(db, &mut writer, &Progress::hidden())?;
             writer.finish()?;
             p
         }
@@ -179,10 +208,10 @@ fn diff_run(
 }
 
 /// Copies a snapshot through unchanged (`migrate` with no migration, `pack`),
-/// after checking that every line can be read.
+/// after checking that every entry can be read.
 pub fn copy_through(
     input: &Path,
-    output: &Path,
+    output: &Destination,
     compression: Compression,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
@@ -193,21 +222,25 @@ pub fn copy_through(
 
 fn copy_from(
     snap: &Snapshot,
-    output: &Path,
+    output: &Destination,
     compression: Compression,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
-    let mut writer = ArchiveWriter::create_for(output, compression)?;
-    for i in 0..snap.archive.entries().len() {
+    let mut writer = ArchiveWriter::create(output, compression)?;
+    let total = snap.archive.entries().iter().map(|e| e.size).sum();
+    let progress = Progress::bytes(total, "writing", quiet);
+    for (i, e) in snap.archive.entries().iter().enumerate() {
         snap.archive.copy_entry_to(i, &mut writer)?;
+        progress.inc(e.size);
     }
+    progress.finish();
     writer
         .finish()
-        .with_context(|| format!("writing {}", output.display()))?;
-    if !quiet {
+        .with_context(|| format!("writing {}", output.path.display()))?;
+    if !quiet && !output.is_stdout() {
         eprintln!(
             "wrote {} ({} entries copied unchanged)",
-            output.display(),
+            output.path.display(),
             snap.archive.entries().len()
         );
     }
@@ -236,15 +269,33 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
     let output = if args.dry_run {
         None
     } else {
-        if let Some(out) = &args.output {
-            super::check_output(Some(&args.snapshot), out)?;
-        } else if writes {
-            bail!("-o OUT.zip is required to write the result (or use --dry-run)");
+        match &args.output {
+            Some(out) => Some(super::destination(
+                &[&args.snapshot],
+                out,
+                args.force,
+                super::Writes::Either,
+            )?),
+            None if writes => {
+                bail!("-o OUT.zip is required to write the result (or use --dry-run)")
+            }
+            None => None,
         }
-        args.output.clone()
     };
     if migrations.is_empty() && output.is_none() {
         bail!("nothing to do: name a migration (see `convex-snapshot list`) or give -o to copy");
+    }
+    if let Some(report) = &args.report {
+        super::check_report(report, &[&args.snapshot], output.as_ref(), args.force)?;
+    }
+    let stdout_users = [
+        output.as_ref().is_some_and(Destination::is_stdout),
+        args.json,
+        args.diff && !args.json,
+        args.report.as_deref().is_some_and(is_stdout),
+    ];
+    if stdout_users.iter().filter(|u| **u).count() > 1 {
+        bail!("only one of -o -, --json, --diff and --report - can write to standard output");
     }
     let now = args.now.as_deref().map(parse_now).transpose()?;
     Ok(Plan {
@@ -257,32 +308,39 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
         json: args.json,
         strict: args.strict,
         diff: args.diff,
+        new_app: args.new_app,
         compression: args.compression.into(),
     })
 }
 
-/// `--now`: milliseconds since 1970, or an RFC 3339 time.
+/// `--now`: milliseconds since 1970, or an RFC 3339 time. It must make valid
+/// `_creationTime`s for new rows: after 1970, and early enough that
+/// `now + 0.001 × seq` stays exact (before [`MAX_NOW_MS`], in 2286).
 fn parse_now(text: &str) -> anyhow::Result<u64> {
-    if let Ok(ms) = text.parse::<u64>() {
-        return Ok(ms);
+    let ms = match text.parse::<u64>() {
+        Ok(ms) => ms,
+        Err(_) => {
+            let ts: jiff::Timestamp = text.parse().with_context(|| {
+                format!(
+                    "--now {text:?} is neither milliseconds nor an RFC 3339 time (2025-08-03T12:00:00Z)"
+                )
+            })?;
+            let ms = ts.as_millisecond();
+            if ms <= 0 {
+                bail!("--now {text:?} is not after 1970");
+            }
+            ms as u64
+        }
+    };
+    if ms == 0 {
+        bail!("--now 0 would give new documents a _creationTime of 0, which the importer refuses");
     }
-    let ts: jiff::Timestamp = text.parse().with_context(|| {
-        format!(
-            "--now {text:?} is neither milliseconds nor an RFC 3339 time (2025-08-03T12:00:00Z)"
-        )
-    })?;
-    let ms = ts.as_millisecond();
-    if ms <= 0 {
-        bail!("--now {text:?} is not after 1970");
+    if ms >= MAX_NOW_MS {
+        bail!(
+            "--now {text} is past the year 2286, where new _creationTimes would lose precision; give an earlier time"
+        );
     }
-    Ok(ms as u64)
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    }
+    Ok(ms)
 }
 
 #[cfg(test)]
@@ -290,7 +348,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn now_accepts_milliseconds_and_rfc3339() {
+    fn now_accepts_milliseconds_and_rfc3339_that_make_valid_creation_times() {
         assert_eq!(parse_now("1754240000000").unwrap(), 1_754_240_000_000);
         assert_eq!(
             parse_now("2025-08-03T17:06:40Z").unwrap(),
@@ -300,7 +358,15 @@ mod tests {
             parse_now("2025-08-03T19:06:40.5+02:00").unwrap(),
             1_754_240_800_500
         );
-        assert!(parse_now("yesterday").is_err());
-        assert!(parse_now("1960-01-01T00:00:00Z").is_err());
+        assert_eq!(parse_now("1").unwrap(), 1);
+        for bad in [
+            "yesterday",
+            "1960-01-01T00:00:00Z",
+            "0",
+            "10000000000000",
+            "-5",
+        ] {
+            assert!(parse_now(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -16,16 +16,28 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 
+use crate::archive::{Destination, OutputKind, is_stdout, is_zip_path};
 use crate::cli::{Cli, Command};
 
 /// Exit code 1: the command ran and found something.
 pub const FOUND: u8 = 1;
 
+/// The most worker threads `--threads` may ask for: more only costs memory
+/// and scheduling (every batch window scales with the thread count).
+const MAX_THREADS: usize = 256;
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(n) = cli.global.threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
+        if !(1..=MAX_THREADS).contains(&n) {
+            bail!(
+                "--threads must be between 1 and {MAX_THREADS} (this machine has {} cores)",
+                cores()
+            );
         }
         rayon::ThreadPoolBuilder::new()
             .num_threads(n)
@@ -64,10 +76,7 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     if let Ok(p) = path.canonicalize() {
         return Ok(p);
     }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let parent = crate::archive::parent_of(path);
     let file = path
         .file_name()
         .with_context(|| format!("{} does not name a file", path.display()))?;
@@ -77,34 +86,63 @@ fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
     Ok(parent.join(file))
 }
 
-/// Checks an output path before any work and says which kind it is: a path
-/// ending in `.zip` is a ZIP (not a folder); a path without an extension, or
-/// an existing empty folder, is a directory snapshot. It must not be the
-/// input, nor lie inside an input folder (the input is never modified).
-fn check_output(input: Option<&Path>, output: &Path) -> anyhow::Result<OutputKind> {
-    let kind = if crate::archive::is_zip_path(output) {
-        if output.is_dir() {
-            bail!("output {} is a directory", output.display());
+/// Which kinds of output a command writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writes {
+    /// A ZIP only (`pack`, `generate`); `-` is standard output.
+    Zip,
+    /// A folder only (`unpack`): any name is a folder.
+    Dir,
+    /// Either (`migrate`): `.zip` is a ZIP; a trailing `/`, no extension or
+    /// an existing folder is a folder.
+    Either,
+}
+
+/// Checks an output path before any work and says where and how it will be
+/// written. It must not be an input, lie inside an input folder, or hold an
+/// input; an existing output is refused unless `force` (and a folder is
+/// replaced only when it holds a snapshot and nothing else).
+fn destination(
+    inputs: &[&Path],
+    output: &Path,
+    force: bool,
+    writes: Writes,
+) -> anyhow::Result<Destination> {
+    let text = output.to_string_lossy();
+    if is_stdout(output) {
+        if writes == Writes::Dir {
+            bail!("a folder cannot be written to standard output; name a folder");
         }
-        OutputKind::Zip
-    } else if output.is_dir() || output.extension().is_none() {
-        if output.exists() && !output.is_dir() {
-            bail!("output {} exists and is not a folder", output.display());
-        }
-        if output.is_dir() && std::fs::read_dir(output)?.next().is_some() {
-            bail!("output folder {} exists and is not empty", output.display());
-        }
-        OutputKind::Dir
-    } else {
-        bail!(
-            "output {} must end in .zip (`npx convex import` reads the format from the extension), or name a folder",
+        return Ok(Destination {
+            path: output.to_owned(),
+            kind: OutputKind::Zip,
+            replace: false,
+        });
+    }
+    let kind = match writes {
+        Writes::Zip if is_zip_path(output) => OutputKind::Zip,
+        Writes::Zip => bail!(
+            "output {} must end in .zip (`npx convex import` reads the format from the extension), or be - for standard output",
             output.display()
-        );
+        ),
+        Writes::Dir => OutputKind::Dir,
+        Writes::Either if text.ends_with('/') => OutputKind::Dir,
+        Writes::Either if is_zip_path(output) => OutputKind::Zip,
+        Writes::Either if output.is_dir() || output.extension().is_none() => OutputKind::Dir,
+        Writes::Either => bail!(
+            "output {} must end in .zip, or name a folder (add a trailing /, as in {}/)",
+            output.display(),
+            text.trim_end_matches('/')
+        ),
     };
     let out = absolute(output)?;
-    if let Some(input) = input
-        && let Ok(input) = input.canonicalize()
-    {
+    for input in inputs {
+        if is_stdout(input) {
+            continue;
+        }
+        let Ok(input) = input.canonicalize() else {
+            continue;
+        };
         if input == out {
             bail!(
                 "output {} is the input snapshot; choose another path (the input is never modified)",
@@ -117,13 +155,121 @@ fn check_output(input: Option<&Path>, output: &Path) -> anyhow::Result<OutputKin
                 output.display()
             );
         }
+        if kind == OutputKind::Dir && input.starts_with(&out) {
+            bail!(
+                "the input {} is inside the output folder {}; choose another output",
+                input.display(),
+                output.display()
+            );
+        }
     }
-    Ok(kind)
+    let meta = std::fs::symlink_metadata(output).ok();
+    match (&meta, kind) {
+        (Some(m), OutputKind::Zip) if m.is_dir() => {
+            bail!("output {} is a folder, not a ZIP", output.display())
+        }
+        (Some(m), OutputKind::Dir) if !m.is_dir() => {
+            bail!("output {} exists and is not a folder", output.display())
+        }
+        (Some(_), OutputKind::Zip) if !force => bail!(
+            "output {} already exists; choose another path, or give --force to overwrite it",
+            output.display()
+        ),
+        (Some(_), OutputKind::Dir) if std::fs::read_dir(output)?.next().is_some() => {
+            if !force {
+                bail!(
+                    "output folder {} exists and is not empty; choose another path, or give --force to replace it",
+                    output.display()
+                );
+            }
+            if let Err(why) = holds_only_a_snapshot(output) {
+                bail!(
+                    "--force replaces only a folder that holds a snapshot, and {} does not ({why})",
+                    output.display()
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(Destination {
+        path: output.to_owned(),
+        kind,
+        replace: force,
+    })
 }
 
-/// What an output path names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum OutputKind {
-    Zip,
-    Dir,
+/// `Ok` when every file under `dir` is something a snapshot holds (tables,
+/// `_tables`, schemas, `_storage`, `README.md`), else which file is not.
+fn holds_only_a_snapshot(dir: &Path) -> Result<(), String> {
+    use crate::layout::{EntryKind, classify};
+    let archive = crate::archive::Archive::open(dir).map_err(|e| e.to_string())?;
+    for e in archive.entries() {
+        if matches!(
+            classify(&e.name, e.is_dir),
+            EntryKind::Other | EntryKind::BadComponent(_)
+        ) {
+            return Err(format!("{} is not a snapshot file", e.name));
+        }
+    }
+    Ok(())
+}
+
+/// Checks where a JSON report goes (`--report FILE`) with the same guards
+/// as an output: not an input, not inside an input folder, not the output
+/// or inside an output folder, not an existing file without `force`.
+fn check_report(
+    report: &Path,
+    inputs: &[&Path],
+    output: Option<&Destination>,
+    force: bool,
+) -> anyhow::Result<()> {
+    if is_stdout(report) {
+        return Ok(());
+    }
+    if report.is_dir() || report.to_string_lossy().ends_with('/') {
+        bail!("--report {} names a folder; give a file", report.display());
+    }
+    if report.exists() && !force {
+        bail!(
+            "--report {} already exists; choose another path, or give --force to overwrite it",
+            report.display()
+        );
+    }
+    let at = absolute(report)?;
+    for input in inputs.iter().filter(|i| !is_stdout(i)) {
+        let Ok(input) = input.canonicalize() else {
+            continue;
+        };
+        if input == at || (input.is_dir() && at.starts_with(&input)) {
+            bail!(
+                "--report {} would write into the input snapshot; choose another path (the input is never modified)",
+                report.display()
+            );
+        }
+    }
+    if let Some(out) = output.filter(|o| !o.is_stdout()) {
+        let out_at = absolute(&out.path)?;
+        if out_at == at || (out.kind == OutputKind::Dir && at.starts_with(&out_at)) {
+            bail!(
+                "--report {} is where the output snapshot goes; choose another path",
+                report.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes a small file atomically: into a scratch folder beside it, then
+/// renamed into place; `-` is standard output.
+fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    if is_stdout(path) {
+        let mut out = std::io::stdout().lock();
+        std::io::Write::write_all(&mut out, data)?;
+        return Ok(std::io::Write::flush(&mut out)?);
+    }
+    let scratch = crate::scratch::Scratch::new_in(&crate::archive::parent_of(path))?;
+    let tmp = scratch.path().join("report.json");
+    std::fs::write(&tmp, data).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

@@ -3,13 +3,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::bail;
-
 use crate::cli::PackArgs;
 
 pub fn run(args: &PackArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    if super::check_output(Some(&args.dir), &args.output)? != super::OutputKind::Zip {
-        bail!("{} must end in .zip", args.output.display());
-    }
-    super::migrate::copy_through(&args.dir, &args.output, args.compression.into(), quiet)
+    let dest = super::destination(&[&args.dir], &args.output, args.force, super::Writes::Zip)?;
+    super::migrate::copy_through(&args.dir, &dest, args.compression.into(), quiet)
 }

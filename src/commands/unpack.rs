@@ -2,18 +2,17 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 use crate::archive::ArchiveWriter;
 use crate::cli::UnpackArgs;
 use crate::snapshot::Snapshot;
 
 pub fn run(args: &UnpackArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    if super::check_output(Some(&args.snapshot), &args.dir)? != super::OutputKind::Dir {
-        bail!("{} names a ZIP; unpack writes a folder", args.dir.display());
-    }
+    let dest = super::destination(&[&args.snapshot], &args.dir, args.force, super::Writes::Dir)?;
     let snap = Snapshot::open(&args.snapshot)?;
-    let mut writer = ArchiveWriter::create_dir(&args.dir)?;
+    crate::engine::preflight(&snap, quiet)?;
+    let mut writer = ArchiveWriter::create(&dest, Default::default())?;
     crate::unpack::unpack(&snap, &mut writer, quiet)?;
     writer
         .finish()

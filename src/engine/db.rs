@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Preflight;
@@ -46,6 +46,9 @@ pub(crate) struct TableState {
     pub has_documents: bool,
     /// The input has its `generated_schema.jsonl`.
     pub has_schema: bool,
+    /// No row gives `_id` or `_creationTime` twice (the preflight checked),
+    /// so a row's prefix tells its system fields.
+    pub prefix_ok: bool,
 }
 
 /// A document as a migration sees it.
@@ -179,10 +182,12 @@ pub struct Db<'s> {
     new_format: TableFormat,
     now_ms: u64,
     next_seq: u64,
-    temp: tempfile::TempDir,
+    temp: crate::scratch::Scratch,
     temp_files: u64,
     quiet: bool,
     migration: String,
+    /// Put before progress labels (the step counter, `[2/5] `).
+    label: String,
     changes: BTreeMap<String, TableChanges>,
     /// The table [`Db::will_insert_into`] named: scans of it also collect
     /// its IDs.
@@ -227,6 +232,7 @@ impl<'s> Db<'s> {
                 used_numbers.insert(number);
                 let format = snap.table_format(table)?;
                 formats.push(format.name());
+                let key = (root_path.clone(), name.clone());
                 tables.insert(
                     name.clone(),
                     TableState {
@@ -237,6 +243,7 @@ impl<'s> Db<'s> {
                         touched: false,
                         has_documents: table.documents.is_some(),
                         has_schema: table.schema.is_some(),
+                        prefix_ok: !preflight.repeated_keys.contains(&key),
                     },
                 );
             }
@@ -260,18 +267,13 @@ impl<'s> Db<'s> {
                         touched: false,
                         has_documents: false,
                         has_schema: schema.is_some(),
+                        prefix_ok: true,
                     },
                 );
             }
         }
         let new_format = new_format(&formats);
-        let temp = tempfile::Builder::new()
-            .prefix(".convex-snapshot-work-")
-            .tempdir_in(temp_in)
-            .map_err(|source| Error::Write {
-                path: temp_in.to_owned(),
-                source,
-            })?;
+        let temp = crate::scratch::Scratch::new_in(temp_in)?;
         Ok(Db {
             snap,
             tables,
@@ -283,6 +285,7 @@ impl<'s> Db<'s> {
             temp_files: 0,
             quiet,
             migration: String::new(),
+            label: String::new(),
             changes: BTreeMap::new(),
             insert_hint: None,
             hinted_ids: std::sync::Mutex::new(None),
@@ -295,6 +298,26 @@ impl<'s> Db<'s> {
         self.migration = migration.to_owned();
         self.changes.clear();
         self.insert_hint = None;
+    }
+
+    /// Sets what progress labels start with (the step counter).
+    pub fn set_label(&mut self, label: &str) {
+        self.label = label.to_owned();
+    }
+
+    /// About how many uncompressed bytes the output will hold (for the
+    /// progress of the final write).
+    pub fn output_size(&self) -> u64 {
+        let archive = &self.snap.archive;
+        let tables: u64 = self.tables.values().map(|t| self.segments_size(t)).sum();
+        let others: u64 = archive
+            .entries()
+            .iter()
+            .zip(&self.snap.kinds)
+            .filter(|(_, k)| !matches!(k, crate::layout::EntryKind::Documents(c, _) if c.is_root()))
+            .map(|(e, _)| e.size)
+            .sum();
+        tables + others
     }
 
     /// Says that this migration will insert into `table` after reading it:
@@ -412,7 +435,7 @@ impl<'s> Db<'s> {
             return Ok(Vec::new());
         };
         let mut keyed: Vec<(K, T)> = Vec::new();
-        let progress = self.progress(state, &format!("reading {table}"));
+        let progress = self.progress(state, &format!("{}reading {table}", self.label));
         // The hinted table's IDs, as the insert target's own pass reads them;
         // `None` once a row's `_id` is not a string (that pass decides then).
         let mut ids = (self.insert_hint.as_deref() == Some(table)).then(HashSet::default);
@@ -426,7 +449,14 @@ impl<'s> Db<'s> {
                     let mut batch_ids = want_ids.then(Vec::new);
                     for (line_no, line) in batch.lines() {
                         let fields = match &names {
-                            Some(n) => decode_some(line, &state.format, n, &entry, line_no)?,
+                            Some(n) => decode_some(
+                                line,
+                                &state.format,
+                                state.prefix_ok,
+                                n,
+                                &entry,
+                                line_no,
+                            )?,
                             None => decode_line(line, &state.format, &entry, line_no)?,
                         };
                         let doc = Doc {
@@ -527,12 +557,13 @@ impl<'s> Db<'s> {
             filter_fields.map(|f| f.iter().copied().chain(["_id", "_creationTime"]).collect());
         let ctx = MapContext {
             format: &state.format,
+            prefix_ok: state.prefix_ok,
             table,
             target: target.as_ref(),
             migration: &self.migration,
             now_ms: self.now_ms,
         };
-        let progress = self.progress(state, &format!("{}: {table}", self.migration));
+        let progress = self.progress(state, &format!("{}{}: {table}", self.label, self.migration));
         // The (`_creationTime`, `_id`) of the document behind each new row,
         // in file order: new rows get their `_creationTime`s in that order
         // once the pass is done.
@@ -700,6 +731,7 @@ impl<'s> Db<'s> {
                     touched: true,
                     has_documents: false,
                     has_schema: false,
+                    prefix_ok: true,
                 },
             );
         }
@@ -749,7 +781,7 @@ impl<'s> Db<'s> {
                 |batch| -> Result<Vec<[u8; 16]>> {
                     let mut ids = Vec::new();
                     for (line_no, line) in batch.lines() {
-                        let sys = system_fields(line, &entry, line_no)?;
+                        let sys = system_fields(line, state.prefix_ok, &entry, line_no)?;
                         if let Some(id) = sys.id.and_then(|s| DocumentId::decode(&s).ok()) {
                             ids.push(id.internal);
                         }
@@ -826,6 +858,7 @@ struct InsertTarget {
 
 struct MapContext<'a> {
     format: &'a TableFormat,
+    prefix_ok: bool,
     table: &'a str,
     target: Option<&'a InsertTarget>,
     migration: &'a str,
@@ -867,7 +900,7 @@ fn map_batch(
     for (line_no, line) in batch.lines() {
         out.rows += 1;
         if let Some(names) = filter_names {
-            let some = decode_some(line, ctx.format, names, entry, line_no)?;
+            let some = decode_some(line, ctx.format, ctx.prefix_ok, names, entry, line_no)?;
             let doc = Doc {
                 fields: &some,
                 entry,
@@ -1248,11 +1281,13 @@ fn decode_line(line: &[u8], format: &TableFormat, entry: &str, line_no: usize) -
 fn decode_some(
     line: &[u8],
     format: &TableFormat,
+    prefix_ok: bool,
     names: &[&str],
     entry: &str,
     line_no: usize,
 ) -> Result<Fields> {
-    if matches!(format, TableFormat::Uniform)
+    if prefix_ok
+        && matches!(format, TableFormat::Uniform)
         && names.iter().all(|n| matches!(*n, "_id" | "_creationTime"))
         && let Some(prefix) = SystemPrefix::read(line)
         && prefix.float_literal
@@ -1278,23 +1313,30 @@ fn creation_time(fields: &Fields) -> f64 {
     }
 }
 
-#[derive(Deserialize)]
 struct SystemFields {
-    #[serde(rename = "_id", default)]
     id: Option<String>,
 }
 
-/// Reads only `_id` of a row.
-fn system_fields(line: &[u8], entry: &str, line_no: usize) -> Result<SystemFields> {
-    if let Some(prefix) = SystemPrefix::read(line) {
+/// Reads only `_id` of a row (the last one, if the row repeats it, as the
+/// importer's parser keeps the last).
+fn system_fields(
+    line: &[u8],
+    prefix_ok: bool,
+    entry: &str,
+    line_no: usize,
+) -> Result<SystemFields> {
+    if prefix_ok && let Some(prefix) = SystemPrefix::read(line) {
         return Ok(SystemFields {
             id: Some(prefix.id.to_owned()),
         });
     }
-    serde_json::from_slice(line).map_err(|e| Error::Line {
+    let row: serde_json::Value = serde_json::from_slice(line).map_err(|e| Error::Line {
         entry: entry.to_owned(),
         line: line_no,
         message: format!("cannot read _id: {e}"),
+    })?;
+    Ok(SystemFields {
+        id: row.get("_id").and_then(|v| v.as_str()).map(String::from),
     })
 }
 
@@ -1339,6 +1381,7 @@ impl<'a> SystemPrefix<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Deserialize;
 
     #[test]
     fn creation_times_are_distinct_decimal_steps() {
@@ -1450,7 +1493,7 @@ mod tests {
                     continue;
                 }
             };
-            let got = system_fields(line.as_bytes(), "t", 1).unwrap();
+            let got = system_fields(line.as_bytes(), true, "t", 1).unwrap();
             assert_eq!(got.id, full.id, "{line}");
             let Some(prefix) = SystemPrefix::read(line.as_bytes()) else {
                 continue;
@@ -1463,7 +1506,8 @@ mod tests {
                 "{line}"
             );
             let names = ["_id", "_creationTime"];
-            let some = decode_some(line.as_bytes(), &TableFormat::Uniform, &names, "t", 1).unwrap();
+            let some =
+                decode_some(line.as_bytes(), &TableFormat::Uniform, true, &names, "t", 1).unwrap();
             let all = value::decode_fields(line.as_bytes(), &TableFormat::Uniform, &names).unwrap();
             assert!(same_fields(&some, &all), "{line}: {some:?} vs {all:?}");
             // Rows 1 and 4 have integer literals (Int64 in the uniform format).

@@ -18,11 +18,23 @@ pub use preflight::{Preflight, preflight};
 /// The `_creationTime` step between two rows inserted one after the other.
 pub const CREATION_TIME_STEP_MS: f64 = 0.001;
 
-/// The `now` a run uses when `--now` is not given: the latest `_creationTime`
-/// in the snapshot, rounded up to the next whole millisecond.
-pub fn default_now(max_creation_time: Option<f64>) -> u64 {
-    match max_creation_time {
+/// `now` must stay below this so that `now + 0.001 × seq` is exact enough to
+/// keep new `_creationTime`s distinct (10^13 ms is in the year 2286).
+pub const MAX_NOW_MS: u64 = 10_000_000_000_000;
+
+/// The `now` a run uses when `--now` is not given: the latest valid
+/// `_creationTime` in the snapshot (the preflight counts only those the
+/// importer accepts, in (0, 2^53)), rounded up to the next whole
+/// millisecond; 1 when there is none.
+pub fn default_now(max_creation_time: Option<f64>) -> crate::error::Result<u64> {
+    let now = match max_creation_time {
         Some(t) if t.is_finite() && t > 0.0 => t.floor() as u64 + 1,
         _ => 1,
+    };
+    if now >= MAX_NOW_MS {
+        return Err(crate::error::Error::Usage(format!(
+            "the latest _creationTime in the snapshot ({now} ms) is past the year 2286, where new _creationTimes would lose precision; give --now"
+        )));
     }
+    Ok(now)
 }

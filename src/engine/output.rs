@@ -7,14 +7,16 @@ use crate::archive::ArchiveWriter;
 use crate::error::Result;
 use crate::layout::EntryKind;
 use crate::lines::{Source, copy_source};
+use crate::progress::Progress;
 use crate::value::TableFormat;
 
 use super::db::{Db, Segment, TableState};
 
 const LARGE_ENTRY: u64 = 0xFFFF_FFFF;
 
-/// Writes the snapshot held by `db` into `writer`.
-pub fn write_snapshot(db: &Db, writer: &mut ArchiveWriter) -> Result<()> {
+/// Writes the snapshot held by `db` into `writer`, counting uncompressed
+/// bytes on `progress`.
+pub fn write_snapshot(db: &Db, writer: &mut ArchiveWriter, progress: &Progress) -> Result<()> {
     let snap = db.snap;
     let entries = snap.archive.entries();
     // Tables the input has no documents entry for but this run filled:
@@ -63,7 +65,13 @@ pub fn write_snapshot(db: &Db, writer: &mut ArchiveWriter) -> Result<()> {
                 writer.add_bytes("_tables/documents.jsonl", &data)?;
             }
             for (name, state) in &new_tables {
-                write_table(db, writer, &format!("{name}/documents.jsonl"), state)?;
+                write_table(
+                    db,
+                    writer,
+                    &format!("{name}/documents.jsonl"),
+                    state,
+                    progress,
+                )?;
                 let sidecar: Option<&[u8]> = match &state.format {
                     _ if state.has_schema => None, // the input's is copied
                     TableFormat::Uniform => Some(b"\"uniform\"\n"),
@@ -99,10 +107,18 @@ pub fn write_snapshot(db: &Db, writer: &mut ArchiveWriter) -> Result<()> {
                 writer.add_bytes(&entries[i].name, &out)?;
             }
             EntryKind::Documents(c, t) if c.is_root() => match db.tables.get(t) {
-                Some(state) if state.touched => write_table(db, writer, &entries[i].name, state)?,
-                _ => snap.archive.copy_entry_to(i, writer)?,
+                Some(state) if state.touched => {
+                    write_table(db, writer, &entries[i].name, state, progress)?
+                }
+                _ => {
+                    snap.archive.copy_entry_to(i, writer)?;
+                    progress.inc(entries[i].size);
+                }
             },
-            _ => snap.archive.copy_entry_to(i, writer)?,
+            _ => {
+                snap.archive.copy_entry_to(i, writer)?;
+                progress.inc(entries[i].size);
+            }
         }
     }
     Ok(())
@@ -117,7 +133,13 @@ fn tables_line(name: &str, number: u32) -> Vec<u8> {
 
 /// Streams a table's segments into one entry, making sure each segment
 /// starts on a new line.
-fn write_table(db: &Db, writer: &mut ArchiveWriter, name: &str, state: &TableState) -> Result<()> {
+fn write_table(
+    db: &Db,
+    writer: &mut ArchiveWriter,
+    name: &str,
+    state: &TableState,
+    progress: &Progress,
+) -> Result<()> {
     let size = db.segments_size(state);
     writer.start_entry(name, size >= LARGE_ENTRY)?;
     let mut ends_line = true;
@@ -129,7 +151,10 @@ fn write_table(db: &Db, writer: &mut ArchiveWriter, name: &str, state: &TableSta
         if !ends_line {
             writer.write_chunk(b"\n")?;
         }
-        ends_line = copy_source(source, |data| writer.write_chunk(data))?;
+        ends_line = copy_source(source, |data| {
+            progress.inc(data.len() as u64);
+            writer.write_chunk(data)
+        })?;
     }
     Ok(())
 }

@@ -23,6 +23,10 @@ impl Migration for AnalyzeStorageDistribution {
         "count completed videos stored in R2, in Convex storage, or neither (read-only)"
     }
 
+    fn needs(&self) -> &'static [&'static str] {
+        &["videos"]
+    }
+
     fn read_only(&self) -> bool {
         true
     }

@@ -28,6 +28,10 @@ impl Migration for CleanupVideoFields {
         "remove deprecated video fields (thumbnails, title, CDN URL and expiry)"
     }
 
+    fn needs(&self) -> &'static [&'static str] {
+        &["videos"]
+    }
+
     fn run(&self, db: &mut Db, mode: Mode) -> Result<Outcome> {
         let now = Value::Float64(db.now());
         let matches = |video: &Doc| -> u8 {

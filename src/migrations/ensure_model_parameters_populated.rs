@@ -114,6 +114,10 @@ impl Migration for EnsureModelParametersPopulated {
         "add a per-model definition row to modelParameters for models that have none"
     }
 
+    fn needs(&self) -> &'static [&'static str] {
+        &["models"]
+    }
+
     fn run(&self, db: &mut Db, mode: Mode) -> Result<Outcome> {
         let mut out = Outcome::default();
         let models = models(db)?;

@@ -49,6 +49,10 @@ impl Migration for MigrateParameterStructure {
         "move per-video modelParameters rows to videoParameters"
     }
 
+    fn needs(&self) -> &'static [&'static str] {
+        &["modelParameters"]
+    }
+
     fn run(&self, db: &mut Db, mode: Mode) -> Result<Outcome> {
         let mut out = Outcome::default();
         out.result.push(("success", true.into()));

@@ -38,6 +38,10 @@ impl Migration for MigrateVideoParameters {
         "add a per-video modelParameters row with each video's API parameters"
     }
 
+    fn needs(&self) -> &'static [&'static str] {
+        &["videos"]
+    }
+
     fn run(&self, db: &mut Db, mode: Mode) -> Result<Outcome> {
         // `original` skips a video when any modelParameters row names it.
         // `fixed` counts only rows migrateParameterStructure would move

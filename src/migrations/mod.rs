@@ -53,6 +53,11 @@ pub trait Migration: Sync {
     fn read_only(&self) -> bool {
         false
     }
+    /// The app's tables it works on: when the snapshot has none of them,
+    /// it is probably another app's, and the report says so.
+    fn needs(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Runs on `db`. Per-document errors go in the outcome; an `Err` stops
     /// the whole run.
     fn run(&self, db: &mut Db, mode: Mode) -> Result<Outcome>;
@@ -127,6 +132,10 @@ pub struct Report {
     pub result: serde_json::Map<String, serde_json::Value>,
     pub warnings: Listed<String>,
     pub error_details: Listed<DocError>,
+    /// The app's tables it works on that the snapshot lacks (it then did
+    /// nothing, and `--strict` fails).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing_tables: Vec<String>,
     /// Rows inserted, updated and deleted per table.
     pub tables: BTreeMap<String, TableChanges>,
 }
@@ -149,7 +158,22 @@ impl<T> Listed<T> {
 /// Runs one migration and builds its report.
 pub fn run(migration: &dyn Migration, db: &mut Db, mode: Mode) -> Result<Report> {
     db.begin(migration.name());
-    let outcome = migration.run(db, mode)?;
+    let missing: Vec<String> = migration
+        .needs()
+        .iter()
+        .filter(|t| !db.exists(t))
+        .map(|t| t.to_string())
+        .collect();
+    let mut outcome = migration.run(db, mode)?;
+    for t in &missing {
+        outcome.warnings.insert(
+            0,
+            format!(
+                "the snapshot has no {t} table, which {} works on: it did nothing (is this the VideoAI app's snapshot?)",
+                migration.name()
+            ),
+        );
+    }
     Ok(Report {
         migration: migration.name(),
         mode,
@@ -160,6 +184,7 @@ pub fn run(migration: &dyn Migration, db: &mut Db, mode: Mode) -> Result<Report>
             .collect(),
         warnings: Listed::new(outcome.warnings),
         error_details: Listed::new(outcome.errors),
+        missing_tables: missing,
         tables: db.take_changes(),
     })
 }
@@ -170,10 +195,10 @@ impl Report {
         self.error_details.total
     }
 
-    /// A few readable lines for stderr.
-    pub fn summary(&self) -> String {
+    /// A few readable lines for stderr, after `prefix` (the step counter).
+    pub fn summary(&self, prefix: &str) -> String {
         use std::fmt::Write as _;
-        let mut s = format!("{} ({}):", self.migration, self.mode.name());
+        let mut s = format!("{prefix}{} ({}):", self.migration, self.mode.name());
         for (k, v) in &self.result {
             let _ = write!(s, " {k}={v}");
         }

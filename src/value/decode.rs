@@ -35,6 +35,37 @@ pub fn decode_line(line: &[u8], format: &TableFormat) -> Result<Value, DecodeErr
         .map_err(|e| DecodeError(format!("not a valid Convex value: {e}")))
 }
 
+/// Reads one line of a `documents.jsonl` as the importer does, with the
+/// messages every command gives: a BOM on line 1, a blank line, text that
+/// is not JSON, JSON that is not an object, and an object that is not a
+/// Convex value in the table's format are all refused. This is what makes
+/// a row readable; `validate` lists each refusal, the other commands stop
+/// at the first.
+pub fn read_row(line: &[u8], line_no: usize, format: &TableFormat) -> Result<Value, DecodeError> {
+    if line_no == 1 && line.starts_with(b"\xEF\xBB\xBF") {
+        return Err(DecodeError(
+            "starts with a UTF-8 byte order mark, which the importer rejects inside a ZIP".into(),
+        ));
+    }
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Err(DecodeError(
+            "blank line: the importer fails with \"wasn't valid JSON: EOF while parsing\"".into(),
+        ));
+    }
+    if let Some(v) = decode_direct(line, format) {
+        return Ok(v);
+    }
+    let json = parse_json_line(line)?;
+    if !json.is_object() {
+        return Err(DecodeError(format!(
+            "expected a JSON object, found {}",
+            json_kind(&json)
+        )));
+    }
+    decode_document(&json, format)
+        .map_err(|e| DecodeError(format!("not a valid Convex value: {e}")))
+}
+
 /// The fast path of [`decode_line`]: `None` when the line is not a valid
 /// document of a uniform or sidecar-less table (or the table is legacy).
 pub fn decode_direct(line: &[u8], format: &TableFormat) -> Option<Value> {

@@ -16,10 +16,11 @@ pub mod shape;
 
 pub use decode::{
     DecodeError, decode_direct, decode_document, decode_fields, decode_fields_of_valid_json,
-    decode_line, json_kind, parse_json_line,
+    decode_line, json_kind, parse_json_line, read_row,
 };
 pub use encode::{EncodeError, encode_document, encode_into, write_float};
 pub use map::Map;
+pub(crate) use scan::TopLevel;
 pub use scan::{Skimmed, skim_object, top_level_value};
 pub use shape::{LegacySchema, Shape};
 

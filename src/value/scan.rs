@@ -8,6 +8,13 @@
 //! finds the same fields, and on text it would refuse the walk fails rather
 //! than guess. It is conservative: deep nesting, escaped keys and anything
 //! unusual make it give up, and the caller asks serde_json.
+//!
+//! The preflight's skim ([`skim_object`]) walks in strict mode, which also
+//! gives up on everything the importer's full decode could refuse where a
+//! skip would not: a `\u` escape (a lone surrogate), a number that might
+//! not fit an f64 (`1e400`), and any key that is not a plain valid field
+//! name (a `$` key, a character outside printable ASCII, over 1024 bytes).
+//! So a row the skim accepts is one the full decode accepts.
 
 /// The raw JSON text of a row's system fields.
 #[derive(Debug, Default, PartialEq)]
@@ -22,7 +29,7 @@ pub struct Skimmed<'a> {
 /// tell.
 pub fn skim_object(line: &str) -> Option<Skimmed<'_>> {
     let mut out = Skimmed::default();
-    let mut fields = TopLevel::new(line.as_bytes());
+    let mut fields = TopLevel::strict(line.as_bytes());
     for (key, span, plain) in &mut fields {
         let slot = match key {
             // serde_json unescapes and checks top-level keys itself.
@@ -59,16 +66,28 @@ pub(crate) struct TopLevel<'a> {
     /// Past the closing `}`, once reached.
     end: Option<usize>,
     pub unusual: bool,
+    /// Also give up on what the importer's decode could refuse (see the
+    /// module's notes).
+    strict: bool,
 }
 
 impl<'a> TopLevel<'a> {
     pub(crate) fn new(line: &'a [u8]) -> TopLevel<'a> {
+        Self::with_mode(line, false)
+    }
+
+    pub(crate) fn strict(line: &'a [u8]) -> TopLevel<'a> {
+        Self::with_mode(line, true)
+    }
+
+    fn with_mode(line: &'a [u8], strict: bool) -> TopLevel<'a> {
         let i = skip_ws(line, 0);
         let mut t = TopLevel {
             line,
             next: None,
             end: None,
             unusual: line.get(i) != Some(&b'{'),
+            strict,
         };
         let first = skip_ws(line, i + 1);
         if !t.unusual {
@@ -95,15 +114,18 @@ impl<'a> Iterator for TopLevel<'a> {
         if line.get(i) != Some(&b'"') {
             return self.fail();
         }
-        let Some((end, plain)) = string(line, i + 1) else {
+        let Some((end, plain)) = string(line, i + 1, self.strict) else {
             return self.fail();
         };
+        if self.strict && !plain_field_name(&line[i + 1..end - 1], plain) {
+            return self.fail();
+        }
         let colon = skip_ws(line, end);
         if line.get(colon) != Some(&b':') {
             return self.fail();
         }
         let start = skip_ws(line, colon + 1);
-        let Some(stop) = value(line, start, 0) else {
+        let Some(stop) = value(line, start, 0, self.strict) else {
             return self.fail();
         };
         let after = skip_ws(line, stop);
@@ -131,10 +153,19 @@ fn skip_ws(s: &[u8], mut i: usize) -> usize {
 /// skips values); it keeps the recursion here shallow.
 const MAX_DEPTH: usize = 64;
 
+/// A key the importer takes as it is: no escapes, not starting with `$`, at
+/// most 1024 bytes of printable ASCII (`check_valid_field_name`).
+fn plain_field_name(key: &[u8], plain: bool) -> bool {
+    plain
+        && key.first() != Some(&b'$')
+        && key.len() <= super::MAX_FIELD_NAME_LEN
+        && key.iter().all(|b| (0x20..0x7f).contains(b))
+}
+
 /// Skips the value at `i`; returns where it ends.
-fn value(s: &[u8], i: usize, depth: usize) -> Option<usize> {
+fn value(s: &[u8], i: usize, depth: usize, strict: bool) -> Option<usize> {
     match *s.get(i)? {
-        b'"' => string(s, i + 1).map(|(end, _)| end),
+        b'"' => string(s, i + 1, strict).map(|(end, _)| end),
         b'{' if depth < MAX_DEPTH => {
             let mut i = skip_ws(s, i + 1);
             if s.get(i) == Some(&b'}') {
@@ -144,11 +175,15 @@ fn value(s: &[u8], i: usize, depth: usize) -> Option<usize> {
                 if s.get(i) != Some(&b'"') {
                     return None;
                 }
-                i = skip_ws(s, string(s, i + 1)?.0);
+                let (end, plain) = string(s, i + 1, strict)?;
+                if strict && !plain_field_name(&s[i + 1..end - 1], plain) {
+                    return None;
+                }
+                i = skip_ws(s, end);
                 if s.get(i) != Some(&b':') {
                     return None;
                 }
-                i = skip_ws(s, value(s, skip_ws(s, i + 1), depth + 1)?);
+                i = skip_ws(s, value(s, skip_ws(s, i + 1), depth + 1, strict)?);
                 match s.get(i) {
                     Some(b',') => i = skip_ws(s, i + 1),
                     Some(b'}') => return Some(i + 1),
@@ -162,7 +197,7 @@ fn value(s: &[u8], i: usize, depth: usize) -> Option<usize> {
                 return Some(i + 1);
             }
             loop {
-                i = skip_ws(s, value(s, i, depth + 1)?);
+                i = skip_ws(s, value(s, i, depth + 1, strict)?);
                 match s.get(i) {
                     Some(b',') => i = skip_ws(s, i + 1),
                     Some(b']') => return Some(i + 1),
@@ -173,8 +208,8 @@ fn value(s: &[u8], i: usize, depth: usize) -> Option<usize> {
         b't' => literal(s, i, b"true"),
         b'f' => literal(s, i, b"false"),
         b'n' => literal(s, i, b"null"),
-        b'-' => number(s, i + 1),
-        b'0'..=b'9' => number(s, i),
+        b'-' => number(s, i + 1, strict),
+        b'0'..=b'9' => number(s, i, strict),
         _ => None,
     }
 }
@@ -190,13 +225,23 @@ fn digits(s: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// A number after its sign, as serde_json's `ignore_integer` reads it.
-fn number(s: &[u8], i: usize) -> Option<usize> {
+/// Integer digits beyond which a strict walk leaves a number to the parser
+/// (it may be too large for an f64).
+const MAX_STRICT_DIGITS: usize = 300;
+
+/// A number after its sign, as serde_json's `ignore_integer` reads it. A
+/// strict walk gives up on a number that might overflow an f64 when parsed:
+/// an exponent of three or more digits, or a very long integer part.
+fn number(s: &[u8], i: usize, strict: bool) -> Option<usize> {
+    let start = i;
     let mut i = match s.get(i)? {
         b'0' => i + 1,
         b'1'..=b'9' => digits(s, i + 1),
         _ => return None,
     };
+    if strict && i - start > MAX_STRICT_DIGITS {
+        return None;
+    }
     if let Some(b'0'..=b'9') = s.get(i) {
         return None; // a leading zero
     }
@@ -213,7 +258,7 @@ fn number(s: &[u8], i: usize) -> Option<usize> {
             i += 1;
         }
         let end = digits(s, i);
-        if end == i {
+        if end == i || (strict && end - i > 2) {
             return None;
         }
         i = end;
@@ -223,8 +268,9 @@ fn number(s: &[u8], i: usize) -> Option<usize> {
 
 /// Skips a string whose opening quote is before `i`; returns the index past
 /// the closing quote and whether it had no escapes. Escapes are checked for
-/// form (`\u` and four hex digits), as serde_json checks skipped strings.
-fn string(s: &[u8], mut i: usize) -> Option<(usize, bool)> {
+/// form (`\u` and four hex digits), as serde_json checks skipped strings; a
+/// strict walk gives up on any `\u` escape (it may be a lone surrogate).
+fn string(s: &[u8], mut i: usize, strict: bool) -> Option<(usize, bool)> {
     let mut plain = true;
     loop {
         // Eight bytes at a time while none is a quote, a backslash or a
@@ -249,7 +295,7 @@ fn string(s: &[u8], mut i: usize) -> Option<(usize, bool)> {
         plain = false;
         i += match *s.get(i + 1)? {
             b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
-            b'u' if s.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => 6,
+            b'u' if !strict && s.get(i + 2..i + 6)?.iter().all(u8::is_ascii_hexdigit) => 6,
             _ => return None,
         };
     }
@@ -272,7 +318,7 @@ mod tests {
 
     #[test]
     fn reads_plain_rows_and_leaves_the_unusual_to_serde() {
-        let row = r#"{"_creationTime":1754230000789.5,"_id":"j97abc","a":[1,-0.5e+3,{"b":"\u00e9\n"},true,false,null,[]],"c":{}}"#;
+        let row = r#"{"_creationTime":1754230000789.5,"_id":"j97abc","a":[1,-0.5e+3,{"b":"é\n\"\\"},true,false,null,[]],"c":{},"_x":1}"#;
         assert_eq!(
             skim_object(row),
             Some(Skimmed {
@@ -296,9 +342,28 @@ mod tests {
             r#"{"a":1} x"#,
             r#"[1]"#,
             r#"{"a":1"#,
+            // What the importer's decode may refuse, left to it.
+            r#"{"a":"\ud800"}"#,
+            r#"{"a":"\u00e9"}"#,
+            r#"{"a":1e400}"#,
+            r#"{"a":1e-400}"#,
+            r#"{"a":{"$bytes":"AA=="}}"#,
+            r#"{"$a":1}"#,
+            r#"{"a":[{"é":1}]}"#,
+            "{\"a\":{\"\x7f\":1}}",
         ] {
             assert_eq!(skim_object(unusual), None, "{unusual}");
         }
+        let long = format!("{{\"a\":{}}}", "9".repeat(400));
+        assert_eq!(skim_object(&long), None);
+        let long_key = format!("{{\"{}\":1}}", "k".repeat(1025));
+        assert_eq!(skim_object(&long_key), None);
+        assert!(skim_object(r#"{"a":1e99,"b":1.7976931348623157,"c":""}"#).is_some());
+        // The lenient walk, for rows already known valid, still reads them.
+        assert_eq!(
+            top_level_value(br#"{"a":"\u00e9","_creationTime":1e400}"#, "_creationTime"),
+            Some(30..35)
+        );
         // Every position of a stop byte within and across 8-byte chunks.
         for len in 0..20 {
             for at in 0..len {
@@ -311,7 +376,7 @@ mod tests {
                         b'"' => Some((quote + 1, true)),
                         _ => None, // a control character, or `\a`
                     };
-                    assert_eq!(string(&text, 0), want, "{len} {at} {stop}");
+                    assert_eq!(string(&text, 0, false), want, "{len} {at} {stop}");
                 }
             }
         }

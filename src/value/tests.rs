@@ -301,14 +301,7 @@ fn direct_decode_agrees_with_the_two_step_decode() {
 #[test]
 fn direct_decode_agrees_on_a_generated_snapshot() {
     use crate::engine::db::same_value;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("s.zip");
-    crate::generate::write_snapshot(
-        &path,
-        crate::generate::Plan::new(3, 300),
-        crate::archive::Compression::Stored,
-    )
-    .unwrap();
+    let (_dir, path) = crate::generate::test_snapshot(3, 300);
     let snap = crate::snapshot::Snapshot::open(&path).unwrap();
     let mut rows = 0;
     for comp in snap.components.values() {

@@ -114,6 +114,7 @@ fn init_on_the_legacy_export_adds_legacy_tables_that_validate() {
         "-o".as_ref(),
         out.as_os_str(),
         "init".as_ref(),
+        "--new-app".as_ref(),
         "--json".as_ref(),
         "-q".as_ref(),
     ]);

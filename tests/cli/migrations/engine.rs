@@ -11,7 +11,15 @@ use super::*;
 
 fn sample_run(dir: &Path, name: &str, args: &[&str]) -> (Run, PathBuf) {
     let out = dir.join(name);
-    let mut all = vec!["migrate", sample_str(), "-o", out.to_str().unwrap(), "-q"];
+    // Tests reuse output names: --force overwrites the previous one.
+    let mut all = vec![
+        "migrate",
+        sample_str(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "--force",
+    ];
     all.extend(args);
     (run(&all), out)
 }

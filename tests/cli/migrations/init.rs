@@ -12,7 +12,7 @@ fn count(m: &Migrated, table: &str) -> usize {
 #[test]
 fn on_an_empty_snapshot_both_modes_insert_everything() {
     for mode in ["fixed", "original"] {
-        let (_d, m) = run_on(&[], &["init", "--mode", mode]);
+        let (_d, m) = run_on(&[], &["init", "--mode", mode, "--new-app"]);
         assert_eq!(m.run.code, 0, "{}", m.run.stderr);
         assert_eq!(
             m.result(0),
