@@ -39,6 +39,7 @@ pub enum Severity {
 
 /// One finding, with where it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Problem {
     pub severity: Severity,
     pub entry: String,
@@ -107,6 +108,7 @@ impl Problem {
 
 /// Every problem found, capped at [`MAX_KEPT_PROBLEMS`], with totals.
 #[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Problems {
     pub errors: usize,
     pub warnings: usize,
@@ -138,6 +140,7 @@ impl Problems {
 
 /// How often a top-level field appears and with which value types.
 #[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldStats {
     pub present: u64,
     pub types: BTreeMap<&'static str, u64>,
@@ -145,6 +148,7 @@ pub struct FieldStats {
 
 /// What one table holds.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TableSummary {
     pub name: String,
     /// The number from `_tables`, or from the first row's `_id`.
@@ -160,6 +164,7 @@ pub struct TableSummary {
 
 /// `_storage` of one component.
 #[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StorageSummary {
     pub metadata_rows: u64,
     pub files: u64,
@@ -168,6 +173,7 @@ pub struct StorageSummary {
 
 /// One component.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ComponentSummary {
     pub path: String,
     pub tables: Vec<TableSummary>,
@@ -177,6 +183,7 @@ pub struct ComponentSummary {
 
 /// The result of a full pass.
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Report {
     pub snapshot: String,
     pub kind: &'static str,

@@ -47,6 +47,7 @@ pub enum Status {
 
 /// The whole comparison.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Diff {
     pub a: String,
     pub b: String,
@@ -55,6 +56,7 @@ pub struct Diff {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ComponentDiff {
     pub path: String,
     pub status: Status,
@@ -65,6 +67,7 @@ pub struct ComponentDiff {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NumberChange {
     pub table: String,
     pub a: u32,
@@ -72,6 +75,7 @@ pub struct NumberChange {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TableDiff {
     pub name: String,
     pub status: Status,
@@ -90,6 +94,7 @@ pub struct TableDiff {
 
 /// Documents listed in detail, each list sorted by `_id`.
 #[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Details {
     pub added: Vec<Document>,
     pub removed: Vec<Document>,
@@ -97,12 +102,14 @@ pub struct Details {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Document {
     pub id: String,
     pub document: serde_json::Value,
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ChangedDocument {
     pub id: String,
     pub changes: Vec<FieldChange>,
@@ -110,6 +117,7 @@ pub struct ChangedDocument {
 
 /// One changed field, by path (`a.b`, `tags[2]`).
 #[derive(Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FieldChange {
     pub path: String,
     pub kind: Status,
@@ -117,10 +125,17 @@ pub struct FieldChange {
     pub old: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<serde_json::Value>,
+    /// The Convex type of `old` (`int64`, `float64`, …): JSON readers see
+    /// an Int64 `50` and a Float64 `50.0` as the same number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_type: Option<&'static str>,
 }
 
 /// Top-level fields and value types that appear or disappear.
 #[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ShapeDiff {
     pub fields_added: Vec<String>,
     pub fields_removed: Vec<String>,
@@ -128,6 +143,7 @@ pub struct ShapeDiff {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct TypeChange {
     pub field: String,
     pub added: Vec<&'static str>,
@@ -136,6 +152,7 @@ pub struct TypeChange {
 
 /// `_storage` files by ID, compared by SHA-256.
 #[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StorageDiff {
     pub added: Vec<String>,
     pub removed: Vec<String>,
@@ -158,6 +175,7 @@ impl StorageDiff {
 
 /// Compares two opened snapshots.
 pub fn diff(a: &Snapshot, b: &Snapshot, opts: &Options) -> Result<Diff> {
+    check_table_names(a, b, &opts.tables)?;
     let total: u64 = [a, b]
         .iter()
         .flat_map(|s| s.archive.entries())
@@ -180,11 +198,7 @@ pub fn diff(a: &Snapshot, b: &Snapshot, opts: &Options) -> Result<Diff> {
             .collect();
         let mut tables = Vec::new();
         for name in names {
-            let qualified = if path.is_root() {
-                name.clone()
-            } else {
-                format!("{path}/{name}")
-            };
+            let qualified = qualify(path, name);
             if !opts.tables.is_empty() && !opts.tables.contains(&qualified) {
                 continue;
             }
@@ -247,6 +261,47 @@ pub fn diff(a: &Snapshot, b: &Snapshot, opts: &Options) -> Result<Diff> {
         equal: components.iter().all(|c| c.status == Status::Same),
         components,
     })
+}
+
+/// Refuses a `--table` neither snapshot has, listing the tables they have.
+fn check_table_names(a: &Snapshot, b: &Snapshot, wanted: &[String]) -> Result<()> {
+    let mut known = BTreeSet::new();
+    for snap in [a, b] {
+        for (path, comp) in &snap.components {
+            let names: Vec<&String> = comp.tables.keys().collect();
+            if let Some(entry) = comp.tables_entry {
+                let listed = snap.read_tables(entry)?;
+                let listed: Vec<String> = listed.into_iter().map(|(_, t)| t.name).collect();
+                for name in listed {
+                    known.insert(qualify(path, &name));
+                }
+            }
+            known.extend(names.into_iter().map(|n| qualify(path, n)));
+        }
+    }
+    for t in wanted {
+        if !known.contains(t) {
+            let list: Vec<&str> = known.iter().map(String::as_str).collect();
+            return Err(Error::Usage(format!(
+                "--table {t}: neither snapshot has such a table; they have: {}",
+                if list.is_empty() {
+                    "none".to_owned()
+                } else {
+                    list.join(", ")
+                }
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `name`, or `component/name` outside the root.
+fn qualify(path: &ComponentPath, name: &str) -> String {
+    if path.is_root() {
+        name.to_owned()
+    } else {
+        format!("{path}/{name}")
+    }
 }
 
 /// A component's `_tables` listing: name → number.
@@ -543,6 +598,8 @@ pub fn diff_values(path: &str, a: &Value, b: &Value, out: &mut Vec<FieldChange>)
             kind: Status::Changed,
             old: Some(to_json(a)),
             new: Some(to_json(b)),
+            old_type: Some(a.type_name()),
+            new_type: Some(b.type_name()),
         }),
     }
 }
@@ -556,12 +613,16 @@ fn diff_optional(path: String, a: Option<&Value>, b: Option<&Value>, out: &mut V
             kind: Status::Removed,
             old: Some(to_json(va)),
             new: None,
+            old_type: Some(va.type_name()),
+            new_type: None,
         }),
         (None, Some(vb)) => out.push(FieldChange {
             path,
             kind: Status::Added,
             old: None,
             new: Some(to_json(vb)),
+            old_type: None,
+            new_type: Some(vb.type_name()),
         }),
         (None, None) => {}
     }

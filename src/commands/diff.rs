@@ -9,8 +9,14 @@ use crate::diff::{self, Diff, FieldChange, Options, Status, TableDiff};
 use crate::snapshot::Snapshot;
 
 pub fn run(args: &DiffArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    if args.a.as_os_str() == "-" && args.b.as_os_str() == "-" {
+        anyhow::bail!("only one of the two snapshots can come from standard input");
+    }
     let a = Snapshot::open(&args.a)?;
     let b = Snapshot::open(&args.b)?;
+    // Both are read the way every command reads them, before comparing.
+    crate::engine::preflight(&a, quiet)?;
+    crate::engine::preflight(&b, quiet)?;
     let opts = Options {
         tables: args.table.clone(),
         limit: args.limit,

@@ -62,12 +62,18 @@ const K_INF: u8 = 4;
 const K_NAN: u8 = 8;
 const K_BYTES: u8 = 16;
 
+/// The deepest a shape may nest (arrays, records, objects). A Convex value
+/// nests at most 64 deep, so no real shape comes near; the bound keeps the
+/// parser's recursion (and the shape's drop) off the end of the stack.
+const MAX_SHAPE_DEPTH: usize = 128;
+
 impl Shape {
     /// Parses a shape string; the error names the unexpected text.
     pub fn parse(text: &str) -> Result<Shape, String> {
         let mut p = Parser {
             s: text.as_bytes(),
             pos: 0,
+            depth: 0,
         };
         let shape = p.union()?;
         p.ws();
@@ -100,6 +106,8 @@ impl Shape {
 struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
+    /// Containers open at `pos`.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -167,6 +175,18 @@ impl Parser<'_> {
     }
 
     fn primary(&mut self) -> Result<Shape, String> {
+        self.depth += 1;
+        if self.depth > MAX_SHAPE_DEPTH {
+            return Err(format!(
+                "the shape nests deeper than {MAX_SHAPE_DEPTH} levels, which no Convex value can"
+            ));
+        }
+        let shape = self.primary_inner();
+        self.depth -= 1;
+        shape
+    }
+
+    fn primary_inner(&mut self) -> Result<Shape, String> {
         self.ws();
         match self.s.get(self.pos) {
             Some(b'"') => return Ok(Shape::StringLiteral(self.string_literal()?)),

@@ -405,3 +405,22 @@ fn decode_fields_agrees_with_a_full_decode() {
         }
     }
 }
+
+/// Input nested thousands deep is refused with a message, never by
+/// overflowing the stack: shapes by the shape parser's bound, rows by the
+/// JSON parser's (128, as the importer's).
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    for n in [129, 5_000, 100_000] {
+        let arrays = format!("{}int64{}", "array<".repeat(n), ">".repeat(n));
+        let err = Shape::parse(&arrays).unwrap_err();
+        assert!(err.contains("nests deeper than 128"), "{err}");
+        let objects = format!("{}null{}", "{\"a\": ".repeat(n), "}".repeat(n));
+        assert!(Shape::parse(&objects).unwrap_err().contains("nests deeper"));
+        let line = format!("{{\"a\":{}{}}}", "[".repeat(n), "]".repeat(n));
+        let err = super::read_row(line.as_bytes(), 1, &TableFormat::Uniform).unwrap_err();
+        assert!(err.0.contains("recursion limit"), "{}", err.0);
+    }
+    let fine = format!("{}int64{}", "array<".repeat(100), ">".repeat(100));
+    assert!(Shape::parse(&fine).is_ok());
+}

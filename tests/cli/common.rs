@@ -228,3 +228,125 @@ pub fn crc32(data: &[u8]) -> u32 {
     }
     !crc
 }
+
+/// One entry of [`raw_zip`], with central directory fields that may lie.
+#[derive(Clone, Copy, Default)]
+pub struct RawEntry<'a> {
+    pub name: &'a str,
+    pub data: &'a [u8],
+    pub deflate: bool,
+    /// Override what the central directory declares.
+    pub cd_size: Option<u32>,
+    pub cd_compressed: Option<u32>,
+    pub cd_crc: Option<u32>,
+    /// Point this entry's central record at entry N's local header.
+    pub same_offset_as: Option<usize>,
+}
+
+impl<'a> RawEntry<'a> {
+    pub fn new(name: &'a str, data: &'a [u8]) -> RawEntry<'a> {
+        RawEntry {
+            name,
+            data,
+            ..RawEntry::default()
+        }
+    }
+}
+
+/// A plain ZIP (no Zip64, no data descriptors) built byte by byte, so tests
+/// can make its central directory say what they want.
+pub fn raw_zip(entries: &[RawEntry]) -> Vec<u8> {
+    fn u16le(v: &mut Vec<u8>, x: u16) {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    fn u32le(v: &mut Vec<u8>, x: u32) {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    let mut offsets = Vec::new();
+    for e in entries {
+        let body = if e.deflate {
+            let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+            z.write_all(e.data).unwrap();
+            z.finish().unwrap()
+        } else {
+            e.data.to_vec()
+        };
+        let crc = crc32(e.data);
+        let method: u16 = if e.deflate { 8 } else { 0 };
+        let offset = out.len() as u32;
+        offsets.push(offset);
+        u32le(&mut out, 0x0403_4b50);
+        u16le(&mut out, 20);
+        u16le(&mut out, 0);
+        u16le(&mut out, method);
+        u16le(&mut out, 0);
+        u16le(&mut out, 0x21);
+        u32le(&mut out, crc);
+        u32le(&mut out, body.len() as u32);
+        u32le(&mut out, e.data.len() as u32);
+        u16le(&mut out, e.name.len() as u16);
+        u16le(&mut out, 0);
+        out.extend_from_slice(e.name.as_bytes());
+        out.extend_from_slice(&body);
+        let offset = e.same_offset_as.map_or(offset, |i| offsets[i]);
+        u32le(&mut central, 0x0201_4b50);
+        u16le(&mut central, 0x031E);
+        u16le(&mut central, 20);
+        u16le(&mut central, 0);
+        u16le(&mut central, method);
+        u16le(&mut central, 0);
+        u16le(&mut central, 0x21);
+        u32le(&mut central, e.cd_crc.unwrap_or(crc));
+        u32le(&mut central, e.cd_compressed.unwrap_or(body.len() as u32));
+        u32le(&mut central, e.cd_size.unwrap_or(e.data.len() as u32));
+        u16le(&mut central, e.name.len() as u16);
+        u16le(&mut central, 0);
+        u16le(&mut central, 0);
+        u16le(&mut central, 0);
+        u16le(&mut central, 0);
+        u32le(&mut central, 0o100644 << 16);
+        u32le(&mut central, offset);
+        central.extend_from_slice(e.name.as_bytes());
+    }
+    let cd_offset = out.len() as u32;
+    out.extend_from_slice(&central);
+    u32le(&mut out, 0x0605_4b50);
+    u16le(&mut out, 0);
+    u16le(&mut out, 0);
+    u16le(&mut out, entries.len() as u16);
+    u16le(&mut out, entries.len() as u16);
+    u32le(&mut out, central.len() as u32);
+    u32le(&mut out, cd_offset);
+    u16le(&mut out, 0);
+    out
+}
+
+/// Runs with these arguments and standard input from `stdin`.
+pub fn run_with_stdin<S: AsRef<std::ffi::OsStr>>(args: &[S], stdin: &[u8]) -> (Run, Vec<u8>) {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_convex-snapshot"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run the binary");
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        },
+        out.stdout,
+    )
+}

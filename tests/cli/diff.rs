@@ -87,15 +87,16 @@ fn added_removed_and_changed_documents_with_field_paths() {
     assert_eq!(
         changes,
         &json!([
-            {"path": "n", "kind": "changed", "old": 5, "new": 5.0},
-            {"path": "profile.age", "kind": "changed", "old": 30.0, "new": 31.0},
-            {"path": "profile.city", "kind": "removed", "old": "Oslo"},
-            {"path": "tags[1]", "kind": "changed", "old": "b", "new": "c"},
-            {"path": "tags[2]", "kind": "added", "new": "d"},
+            // The types say what JSON readers cannot see: 5 became 5.0.
+            {"path": "n", "kind": "changed", "old": 5, "new": 5.0, "oldType": "int64", "newType": "float64"},
+            {"path": "profile.age", "kind": "changed", "old": 30.0, "new": 31.0, "oldType": "float64", "newType": "float64"},
+            {"path": "profile.city", "kind": "removed", "old": "Oslo", "oldType": "string"},
+            {"path": "tags[1]", "kind": "changed", "old": "b", "new": "c", "oldType": "string", "newType": "string"},
+            {"path": "tags[2]", "kind": "added", "new": "d", "newType": "string"},
         ])
     );
     assert_eq!(
-        t["shape"]["types_changed"],
+        t["shape"]["typesChanged"],
         json!([{"field": "n", "added": [], "removed": ["int64"]}])
     );
     // The text report says the same.
@@ -131,9 +132,15 @@ fn stat_limit_and_table_filter() {
         table(&d, "users")["documents"]["changed"][0]["id"],
         json!(id(10001, 1))
     );
-    let (r, d) = diff_json(&a, &b, &["--table", "other"]);
-    assert_eq!(r.code, 0, "only a table that does not exist is compared");
-    assert!(d["components"][0]["tables"].as_array().unwrap().is_empty());
+    // A table neither snapshot has is an error that lists the tables.
+    let (r, _) = diff_json(&a, &b, &["--table", "other"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--table other: neither snapshot has such a table; they have: users"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -178,8 +185,8 @@ fn tables_added_removed_and_renumbered_and_shape() {
     assert_eq!(table(&d, "comments")["status"], json!("added"));
     let users = table(&d, "users");
     assert_eq!(users["changed"], json!(1), "matched across the renumbering");
-    assert_eq!(users["shape"]["fields_added"], json!(["new"]));
-    assert_eq!(users["shape"]["fields_removed"], json!(["old"]));
+    assert_eq!(users["shape"]["fieldsAdded"], json!(["new"]));
+    assert_eq!(users["shape"]["fieldsRemoved"], json!(["old"]));
 }
 
 #[test]

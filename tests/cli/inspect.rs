@@ -42,8 +42,8 @@ fn reports_tables_formats_fields_and_storage_as_json() {
     assert_eq!(videos["number"], 10001);
     assert_eq!(videos["rows"], 2);
     assert_eq!(videos["format"], "uniform");
-    assert_eq!(videos["uncompressed_bytes"], docs.len());
-    assert_eq!(videos["compressed_bytes"], docs.len(), "Stored entries");
+    assert_eq!(videos["uncompressedBytes"], docs.len());
+    assert_eq!(videos["compressedBytes"], docs.len(), "Stored entries");
     assert_eq!(videos["fields"]["n"]["present"], 2);
     assert_eq!(videos["fields"]["n"]["types"]["int64"], 1);
     assert_eq!(videos["fields"]["n"]["types"]["float64"], 1);

@@ -2,6 +2,7 @@
 //! the test from literal JSONL, so each reads like a spec. All integration
 //! tests compile into this one binary.
 
+mod agreement;
 mod bad_input;
 mod common;
 mod diff;
