@@ -92,7 +92,10 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         reports.push(report);
     }
     let errors: usize = reports.iter().map(Report::errors).sum();
-    let missing: usize = reports.iter().map(|r| r.missing_tables.len()).sum();
+    let missing = reports
+        .iter()
+        .filter(|r| !r.missing_tables.is_empty())
+        .count();
     let failed = plan.strict && errors + missing > 0;
     let written = match (&plan.output, failed) {
         (Some(output), false) => {
@@ -151,7 +154,9 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             why.push(format!("{errors} document(s) could not be migrated"));
         }
         if missing > 0 {
-            why.push(format!("{missing} of the app's tables are missing"));
+            why.push(format!(
+                "{missing} migration(s) found no table of the app's to work on"
+            ));
         }
         eprintln!("--strict: {}; nothing written", why.join(" and "));
     } else if !quiet {

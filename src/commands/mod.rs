@@ -229,12 +229,6 @@ fn check_report(
     if report.is_dir() || report.to_string_lossy().ends_with('/') {
         bail!("--report {} names a folder; give a file", report.display());
     }
-    if report.exists() && !force {
-        bail!(
-            "--report {} already exists; choose another path, or give --force to overwrite it",
-            report.display()
-        );
-    }
     let at = absolute(report)?;
     for input in inputs.iter().filter(|i| !is_stdout(i)) {
         let Ok(input) = input.canonicalize() else {
@@ -255,6 +249,12 @@ fn check_report(
                 report.display()
             );
         }
+    }
+    if report.exists() && !force {
+        bail!(
+            "--report {} already exists; choose another path, or give --force to overwrite it",
+            report.display()
+        );
     }
     Ok(())
 }

@@ -109,11 +109,14 @@ fn read_by_all(case: &str, dir: &Path, input: &Path) {
     }
 }
 
+/// A snapshot's entries: name and bytes.
+type Entries = Vec<(String, Vec<u8>)>;
+
 fn zip_of(dir: &Path, name: &str, entries: &[(String, Vec<u8>)]) -> PathBuf {
     make_zip(dir, name, &refs(entries))
 }
 
-fn users(docs: &str) -> Vec<(String, Vec<u8>)> {
+fn users(docs: &str) -> Entries {
     one_table("users", 10001, docs)
 }
 
@@ -206,7 +209,7 @@ fn sidecars_listings_and_storage_metadata_are_checked_everywhere() {
         "_storage/{}",
         convex_snapshot::id::DocumentId::new(540, [3; 16]).encode()
     );
-    let cases: Vec<(&str, Vec<(String, Vec<u8>)>, &str)> = vec![
+    let cases: Vec<(&str, Entries, &str)> = vec![
         (
             "an unparsable sidecar of a table without documents",
             {

@@ -11,5 +11,6 @@ mod inspect;
 mod migrate;
 mod migrations;
 mod real_fixture;
+mod safety;
 mod unpack;
 mod validate;
