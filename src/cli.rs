@@ -18,8 +18,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
   convex-snapshot migrate snapshot.zip -o migrated.zip --all
   convex-snapshot list
 
+A SNAPSHOT given as - is read from standard input; -o - writes a ZIP to
+standard output. An existing output is refused unless --force.
+
 Exit codes: 0 success; 1 the command ran but found something (validate found
-problems); 2 usage, I/O or format error (nothing is written).")]
+problems); 2 usage, I/O or format error (nothing is written); 130 interrupted
+(nothing is written, temporary files are removed).")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -61,8 +65,10 @@ warnings, with --deny-warnings), 2 when the snapshot cannot be read at all.")]
   convex-snapshot migrate snapshot.zip analyzeStorageDistribution
   convex-snapshot migrate snapshot.zip --all --dry-run --json | jq '.migrations[].result'
   convex-snapshot migrate snapshot.zip cleanupVideoFields --dry-run --diff
-  convex-snapshot migrate ./export-dir -o ./migrated-dir --all
+  convex-snapshot migrate ./export-dir -o ./migrated-dir/ --all
   convex-snapshot migrate snapshot.zip -o copy.zip
+  convex-snapshot migrate snapshot.zip -o out.zip --all --force     # replace out.zip
+  convex-snapshot migrate - -o - --all < snapshot.zip > migrated.zip
 
 Migrations run in the order given, each on the previous one's result; `--all`
 runs migrateVideoParameters, migrateParameterStructure,
@@ -72,8 +78,9 @@ through. Untouched entries are copied without recompression. The output is
 written to a temporary file beside OUT and renamed on success.
 
 Exit codes: 0 done (documents a migration could not handle are reported and
-left unchanged); 1 --strict and some document failed (nothing written);
-2 usage, I/O or format error (nothing written).")]
+left unchanged); 1 --strict and some document failed, or a migration found
+none of the app's tables (nothing written); 2 usage, I/O or format error
+(nothing written); 130 interrupted (nothing written).")]
     Migrate(MigrateArgs),
     /// Show what differs between two snapshots, document by document.
     #[command(after_help = "Examples:

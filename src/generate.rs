@@ -19,6 +19,7 @@ use crate::archive::{ArchiveWriter, Compression, Destination};
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::migrations::app_data;
+use crate::progress::Progress;
 use crate::value::{TableFormat, Value, encode_document};
 
 /// The export's README text.
@@ -511,6 +512,7 @@ struct TableOut<'a> {
     writer: &'a mut ArchiveWriter,
     buf: Vec<u8>,
     rows: u64,
+    progress: &'a Progress,
 }
 
 impl TableOut<'_> {
@@ -520,6 +522,7 @@ impl TableOut<'_> {
         self.buf.extend_from_slice(&line);
         self.buf.push(b'\n');
         self.rows += 1;
+        self.progress.add_rows(1);
         if self.buf.len() >= 1 << 20 {
             self.writer.write_chunk(&self.buf)?;
             self.buf.clear();
@@ -536,6 +539,16 @@ impl TableOut<'_> {
 
 /// Writes a whole VideoAI snapshot ZIP to `dest`.
 pub fn write_snapshot(dest: &Destination, plan: Plan, compression: Compression) -> Result<()> {
+    write_snapshot_with(dest, plan, compression, &Progress::hidden())
+}
+
+/// [`write_snapshot`], counting rows on `progress`.
+pub fn write_snapshot_with(
+    dest: &Destination,
+    plan: Plan,
+    compression: Compression,
+    progress: &Progress,
+) -> Result<()> {
     let mut w = ArchiveWriter::create(dest, compression)?;
     w.add_bytes("README.md", README.as_bytes())?;
     let mut tables = Vec::new();
@@ -551,6 +564,7 @@ pub fn write_snapshot(dest: &Destination, plan: Plan, compression: Compression) 
             writer: &mut w,
             buf: Vec::with_capacity(1 << 21),
             rows: 0,
+            progress,
         };
         write_table(&plan, name, &mut out)?;
         out.finish()?;

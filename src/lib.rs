@@ -14,6 +14,8 @@ pub mod engine;
 pub mod error;
 pub mod generate;
 pub mod id;
+#[doc(hidden)]
+pub mod invariants;
 pub mod layout;
 pub mod lines;
 pub mod migrations;
@@ -22,3 +24,9 @@ pub mod scratch;
 pub mod snapshot;
 pub mod unpack;
 pub mod value;
+
+/// ARCHITECTURE.md's code blocks, compiled by `cargo test` as doctests, so
+/// its "Adding a migration" example keeps compiling as printed.
+#[cfg(doctest)]
+#[doc = include_str!("../ARCHITECTURE.md")]
+pub struct ArchitectureDoc;

@@ -48,6 +48,29 @@ impl Progress {
         Progress { bar, rows }
     }
 
+    /// A spinner for work whose size is not known ahead (`generate`),
+    /// counting rows. `big` says whether the work is large enough to show.
+    pub fn rows(message: &str, quiet: bool, big: bool) -> Progress {
+        if quiet || !big || !std::io::stderr().is_terminal() {
+            return Progress::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let rows = Arc::new(AtomicU64::new(0));
+        let counted = rows.clone();
+        let style = ProgressStyle::with_template("{spinner} {msg}: {rows} rows, {elapsed}")
+            .expect("static template")
+            .with_key(
+                "rows",
+                move |_: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = w.write_str(&with_commas(counted.load(Ordering::Relaxed)));
+                },
+            );
+        bar.set_style(style);
+        bar.set_message(message.to_owned());
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Progress { bar, rows }
+    }
+
     /// A bar that never draws.
     pub fn hidden() -> Progress {
         Progress {
@@ -88,4 +111,19 @@ pub fn with_commas(n: u64) -> String {
 /// Formats a byte count for people: `12.30 KiB`.
 pub fn human_bytes(n: u64) -> String {
     indicatif::HumanBytes(n).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_read_with_thousands_separators() {
+        for (n, s) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(super::with_commas(n), s);
+        }
+    }
 }

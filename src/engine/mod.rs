@@ -13,7 +13,7 @@ mod preflight;
 
 pub use db::{Change, Db, Doc, DocError, Effect, Fields, MapResult, TableChanges};
 pub use output::write_snapshot;
-pub use preflight::{Preflight, preflight};
+pub use preflight::{Preflight, check_line, preflight};
 
 /// The `_creationTime` step between two rows inserted one after the other.
 pub const CREATION_TIME_STEP_MS: f64 = 0.001;

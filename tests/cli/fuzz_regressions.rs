@@ -1,0 +1,50 @@
+//! Every input that ever broke a property the fuzz targets check (see
+//! fuzz/README.md), run through the same property on every `cargo test`:
+//! `tests/fuzz_regressions/<target>/<name>` is fed to the target's function
+//! in `convex_snapshot::invariants`.
+
+use std::path::Path;
+
+use convex_snapshot::invariants;
+
+fn each(target: &str, property: fn(&[u8])) -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz_regressions")
+        .join(target);
+    let mut inputs: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    inputs.sort();
+    for path in &inputs {
+        let data = std::fs::read(path).unwrap();
+        let run = std::panic::catch_unwind(|| property(&data));
+        assert!(run.is_ok(), "{} breaks its property again", path.display());
+    }
+    inputs.len()
+}
+
+#[test]
+fn line_decoder_regressions() {
+    assert!(each("line_decoder", invariants::line_round_trip) >= 7);
+}
+
+#[test]
+fn id_codec_regressions() {
+    assert!(each("id_codec", invariants::id_round_trip) >= 2);
+}
+
+#[test]
+fn zip_open_regressions() {
+    assert!(each("zip_open", invariants::open_and_check) >= 2);
+}
+
+#[test]
+fn small_snapshot_regressions() {
+    assert!(each("small_snapshot", invariants::small_snapshot) >= 3);
+    // A line over the limit, made here rather than kept as a 9 MiB file.
+    let mut long = b"{\"name\":\"t\",\"id\":10001}\n\0".to_vec();
+    long.extend(std::iter::repeat_n(b' ', 9 << 20));
+    long.extend_from_slice(b"\0\"uniform\"\n\0");
+    invariants::small_snapshot(&long);
+}
