@@ -300,9 +300,49 @@ fn lanes(sizes: &[u64], readers: usize) -> Vec<Vec<usize>> {
         .collect()
 }
 
+/// The `_id`s of a run of rows, for ruling out a repeated one without
+/// holding every ID: exports list rows in `_id` order, and strictly
+/// ascending IDs cannot repeat. Only a table whose order breaks needs a set
+/// of all its IDs (a second pass, [`find_duplicate`]).
+#[derive(Debug, Default, Clone, Copy)]
+struct IdRun {
+    /// The first and last valid `_id` (internal bytes).
+    first: Option<[u8; 16]>,
+    last: Option<[u8; 16]>,
+    /// Every `_id` is greater than the one before.
+    ascending: bool,
+}
+
+impl IdRun {
+    fn new() -> IdRun {
+        IdRun {
+            ascending: true,
+            ..IdRun::default()
+        }
+    }
+
+    fn push(&mut self, id: [u8; 16]) {
+        if let Some(prev) = self.last {
+            self.ascending &= id > prev;
+        }
+        self.first.get_or_insert(id);
+        self.last = Some(id);
+    }
+
+    /// Appends the run that follows this one.
+    fn then(&mut self, next: IdRun) {
+        if let (Some(prev), Some(id)) = (self.last, next.first) {
+            self.ascending &= id > prev;
+        }
+        self.first = self.first.or(next.first);
+        self.ascending &= next.ascending;
+        self.last = next.last.or(self.last);
+    }
+}
+
 /// One batch's facts: the latest time, the first row's number, whether a
-/// row repeats a system key, and each valid `_id` with its line.
-type BatchFacts = (Option<f64>, Option<u32>, bool, Vec<([u8; 16], usize)>);
+/// row repeats a system key, and its run of `_id`s.
+type BatchFacts = (Option<f64>, Option<u32>, bool, IdRun);
 
 /// Checks every line of one table (see [`preflight`]).
 fn scan_table(
@@ -313,13 +353,12 @@ fn scan_table(
 ) -> Result<TableScan> {
     let name = snap.entry_name(entry);
     let mut scan = TableScan::default();
-    let mut ids: FxHashMap<[u8; 16], usize> = FxHashMap::default();
-    let mut duplicate: Option<Error> = None;
+    let mut ids = IdRun::new();
     lines::try_scan_source(
         lines::Source::Entry(&snap.archive, entry),
         progress,
         |batch| -> Result<BatchFacts> {
-            let mut facts: BatchFacts = (None, None, false, Vec::new());
+            let mut facts: BatchFacts = (None, None, false, IdRun::new());
             for (line_no, line) in batch.lines() {
                 let row =
                     check_row(line, line_no, format).map_err(|e| Error::line(name, line_no, e))?;
@@ -331,34 +370,66 @@ fn scan_table(
                 }
                 facts.2 |= row.repeated;
                 if let Some((_, internal)) = row.id {
-                    facts.3.push((internal, line_no));
+                    facts.3.push(internal);
                 }
             }
             Ok(facts)
         },
-        |(max, first, repeated, batch_ids)| {
+        |(max, first, repeated, run)| {
             if let Some(t) = max {
                 scan.max = Some(scan.max.map_or(t, |m: f64| m.max(t)));
             }
             scan.first = scan.first.or(first);
             scan.repeated |= repeated;
-            for (id, line) in batch_ids {
-                if let Some(first) = ids.insert(id, line)
-                    && duplicate.is_none()
-                {
-                    duplicate = Some(Error::line(
-                        name,
-                        line,
-                        format!("DuplicateId: same _id as line {first}"),
-                    ));
+            ids.then(run);
+        },
+    )?;
+    let duplicate = match ids.ascending {
+        true => None,
+        false => find_duplicate(snap, entry, format)?,
+    };
+    match duplicate {
+        Some((line, first)) => Err(Error::line(
+            name,
+            line,
+            format!("DuplicateId: same _id as line {first}"),
+        )),
+        None => Ok(scan),
+    }
+}
+
+/// The first row (in file order) whose `_id` an earlier row has, with that
+/// earlier row's line: a second pass over a table whose rows are not in
+/// `_id` order, holding the set of its IDs.
+fn find_duplicate(
+    snap: &Snapshot,
+    entry: usize,
+    format: &TableFormat,
+) -> Result<Option<(usize, usize)>> {
+    let name = snap.entry_name(entry);
+    let mut seen: FxHashMap<[u8; 16], usize> = FxHashMap::default();
+    let mut found = None;
+    lines::try_scan_source(
+        lines::Source::Entry(&snap.archive, entry),
+        &Progress::hidden(),
+        |batch| -> Result<Vec<([u8; 16], usize)>> {
+            let mut out = Vec::new();
+            for (line_no, line) in batch.lines() {
+                let row =
+                    check_row(line, line_no, format).map_err(|e| Error::line(name, line_no, e))?;
+                out.extend(row.id.map(|(_, internal)| (internal, line_no)));
+            }
+            Ok(out)
+        },
+        |batch| {
+            for (id, line) in batch {
+                if let Some(first) = seen.insert(id, line) {
+                    found.get_or_insert((line, first));
                 }
             }
         },
     )?;
-    match duplicate {
-        Some(e) => Err(e),
-        None => Ok(scan),
-    }
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -529,6 +600,87 @@ mod tests {
                 "{t} {}",
                 format.name()
             );
+        }
+    }
+
+    #[test]
+    fn id_runs_see_the_order_of_the_whole_table_however_it_is_cut() {
+        let run = |ids: &[u8]| {
+            let mut r = IdRun::new();
+            for &n in ids {
+                r.push([n; 16]);
+            }
+            r
+        };
+        for (ids, ascending) in [
+            (&[1, 2, 4, 7, 9][..], true),
+            (&[1, 2, 4, 4, 9][..], false),
+            (&[1, 3, 2][..], false),
+            (&[][..], true),
+        ] {
+            for cut in 0..=ids.len() {
+                for cut2 in cut..=ids.len() {
+                    let mut joined = run(&ids[..cut]);
+                    joined.then(IdRun::new());
+                    joined.then(run(&ids[cut..cut2]));
+                    joined.then(run(&ids[cut2..]));
+                    assert_eq!(joined.ascending, ascending, "{ids:?} cut at {cut}, {cut2}");
+                    assert_eq!(joined.first, ids.first().map(|&n| [n; 16]));
+                    assert_eq!(joined.last, ids.last().map(|&n| [n; 16]));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_duplicate_id_is_found_in_sorted_and_unsorted_tables() {
+        let dir = tempfile::tempdir().unwrap();
+        let row = |n: u8, t: f64| {
+            let id = crate::id::DocumentId::new(10001, [n; 16]).encode();
+            format!("{{\"_creationTime\":{t:?},\"_id\":\"{id}\"}}\n")
+        };
+        for (docs, want) in [
+            (
+                format!("{}{}{}", row(1, 1.5), row(2, 2.5), row(2, 3.5)),
+                Some("line 3: DuplicateId: same _id as line 2"),
+            ),
+            (
+                format!(
+                    "{}{}{}{}",
+                    row(3, 1.5),
+                    row(1, 2.5),
+                    row(2, 3.5),
+                    row(3, 4.5)
+                ),
+                Some("line 4: DuplicateId: same _id as line 1"),
+            ),
+            (
+                format!("{}{}{}", row(3, 1.5), row(1, 2.5), row(2, 3.5)),
+                None,
+            ),
+            (format!("{}{}", row(1, 1.5), row(2, 2.5)), None),
+        ] {
+            let root = dir.path().join(format!("s{}", docs.len()));
+            std::fs::create_dir_all(root.join("t")).unwrap();
+            std::fs::write(
+                root.join("_tables/documents.jsonl")
+                    .parent()
+                    .map(|p| {
+                        std::fs::create_dir_all(p).unwrap();
+                        p.join("documents.jsonl")
+                    })
+                    .unwrap(),
+                "{\"name\":\"t\",\"id\":10001}\n",
+            )
+            .unwrap();
+            std::fs::write(root.join("t/documents.jsonl"), &docs).unwrap();
+            std::fs::write(root.join("t/generated_schema.jsonl"), "\"uniform\"\n").unwrap();
+            let snap = Snapshot::open(&root).unwrap();
+            let got = preflight(&snap, true).err().map(|e| e.to_string());
+            match want {
+                Some(w) => assert!(got.as_deref().unwrap_or("").ends_with(w), "{got:?}"),
+                None => assert_eq!(got, None),
+            }
         }
     }
 
