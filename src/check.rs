@@ -1,5 +1,5 @@
 //! One pass over a snapshot that checks every rule the importer enforces
-//! (snapshot-format.md sections 4, 5, 6, 8 and 11) and gathers the figures
+//! (docs/export-format.md, sections 1 to 7) and gathers the figures
 //! `inspect` shows. `validate` and `inspect` both call [`check_snapshot`].
 //!
 //! Each table's documents are scanned in parallel batches ([`crate::lines`]);

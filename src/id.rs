@@ -1,4 +1,4 @@
-//! Convex document IDs (snapshot-format.md section 7): a varint table number, 16
+//! Convex document IDs (docs/export-format.md, section 6): a varint table number, 16
 //! internal bytes and a fletcher16 footer, written in lowercase Crockford base32.
 //!
 //! Decoding is strict in the way the backend is: the string must re-encode to

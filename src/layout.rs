@@ -1,5 +1,5 @@
-//! What each entry path means to the importer (snapshot-format.md section
-//! 6.1): tables, `_tables`, generated schemas, `_storage` metadata and blobs,
+//! What each entry path means to the importer (docs/export-format.md, section
+//! 1): tables, `_tables`, generated schemas, `_storage` metadata and blobs,
 //! component prefixes, and the entries the importer ignores.
 
 use std::fmt;

@@ -1,7 +1,7 @@
 //! The typed Convex value, how each table format decodes to it, and how it is
 //! encoded back byte for byte as Convex writes it.
 //!
-//! Three table formats exist (snapshot-format.md sections 2-3): `uniform`
+//! Three table formats exist (docs/export-format.md, sections 2 and 3): `uniform`
 //! (current), `legacy` (a shape string in `generated_schema.jsonl`) and
 //! `missing` (no sidecar: every number is a float). Values are decoded from a
 //! `serde_json::Value` parsed with `preserve_order` and `float_roundtrip`, the

@@ -1,4 +1,4 @@
-//! Legacy `generated_schema.jsonl` (snapshot-format.md section 3.2): the shape
+//! Legacy `generated_schema.jsonl` (docs/export-format.md, section 3): the shape
 //! grammar, the per-document override contexts, and how they decide what each
 //! JSON string of a legacy row means.
 

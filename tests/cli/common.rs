@@ -113,7 +113,7 @@ pub fn sample() -> PathBuf {
 }
 
 /// Writes a ZIP laid out byte for byte the way Convex's exporter (async_zip
-/// 0.0.18) writes it (snapshot-format.md section 1.3): streamed entries with
+/// 0.0.18) writes it (docs/export-format.md, section 1): streamed entries with
 /// flags 0x0808, Zip64 always, 0xFFFFFFFF sizes in the local header, a data
 /// descriptor whose sizes are the 4-byte 0xFFFFFFFF quirk, the real sizes only
 /// in the central directory's Zip64 extra field, DOS time 0, mode 0644.
