@@ -16,6 +16,7 @@ pub mod generate;
 pub mod id;
 #[doc(hidden)]
 pub mod invariants;
+pub mod js;
 pub mod layout;
 pub mod lines;
 pub mod migrations;

@@ -1,0 +1,806 @@
+//! The embedded JavaScript engine: QuickJS, through `rquickjs`. Nothing
+//! else in the crate knows that crate. A [`Worker`] is one runtime with a
+//! project's modules; a worker thread keeps its own (runtimes are not
+//! shared between threads).
+//!
+//! The sandbox is what a Convex mutation sees, made deterministic: no file,
+//! network or process access (QuickJS has none unless given it), `Date.now()`
+//! and `new Date()` read the run's clock, `Math.random()` and
+//! `crypto.getRandomValues()` are seeded per call, time is UTC, and each
+//! call has a time limit and the runtime a memory cap, so a loop or a
+//! runaway allocation is an error, never a hang.
+
+pub mod bridge;
+mod modules;
+pub mod project;
+mod strip;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rquickjs::function::Rest;
+use rquickjs::{
+    CatchResultExt, CaughtError, Context, Ctx, Function, Object, Persistent, Promise, Runtime,
+};
+
+pub use project::{FunctionName, Project};
+pub use strip::SyntaxError;
+
+/// What a call may use of the machine.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall time one call may take.
+    pub call_time: Duration,
+    /// Memory the runtime may hold.
+    pub memory: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            call_time: Duration::from_secs(10),
+            memory: 512 << 20,
+        }
+    }
+}
+
+/// How user code reaches the snapshot (`ctx.db`). Values cross as bridge
+/// JSON text ([`bridge`]); an `Err` is thrown into the calling code as an
+/// `Error` with that message.
+pub trait Host: 'static {
+    fn get(
+        &mut self,
+        table: Option<&str>,
+        id: &str,
+        system: bool,
+    ) -> Result<Option<String>, String>;
+    fn query(&mut self, desc: &str, limit: Option<usize>) -> Result<String, String>;
+    fn paginate(
+        &mut self,
+        desc: &str,
+        num_items: f64,
+        cursor: Option<&str>,
+    ) -> Result<String, String>;
+    fn insert(&mut self, table: &str, value: &str) -> Result<String, String>;
+    fn patch(&mut self, table: Option<&str>, id: &str, patch: &str) -> Result<(), String>;
+    fn replace(&mut self, table: Option<&str>, id: &str, value: &str) -> Result<(), String>;
+    fn remove(&mut self, table: Option<&str>, id: &str) -> Result<(), String>;
+    fn normalize_id(&mut self, table: &str, id: &str) -> Option<String>;
+    fn log(&mut self, level: &str, text: &str);
+    /// The host, to take it back after a call.
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
+}
+
+type HostSlot = Rc<RefCell<Option<Box<dyn Host>>>>;
+
+/// A failure of user code: its message and stack (`file:line:column` in
+/// the user's files), or why it could not run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsError {
+    pub message: String,
+    pub stack: Option<String>,
+}
+
+impl std::fmt::Display for JsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl JsError {
+    fn new(message: impl Into<String>) -> JsError {
+        JsError {
+            message: message.into(),
+            stack: None,
+        }
+    }
+}
+
+/// One QuickJS runtime holding a project's modules. Fields drop in order:
+/// the saved JavaScript values before the context, the context before the
+/// runtime.
+pub struct Worker {
+    /// The loaded modules' namespaces, by file.
+    namespaces: RefCell<Vec<(String, Persistent<Object<'static>>)>>,
+    runtime_module: Persistent<Object<'static>>,
+    context: Context,
+    /// Kept for the worker's life: the context lives in it.
+    _runtime: Runtime,
+    host: HostSlot,
+    deadline: Rc<Cell<Option<Instant>>>,
+    limits: Limits,
+    modules: modules::Modules,
+}
+
+/// The bootstrap script: the deterministic clock, randomness and console,
+/// before any module runs.
+const BOOTSTRAP: &str = include_str!("stand_ins/bootstrap.js");
+
+impl Worker {
+    /// A runtime for `project`, with `now` (milliseconds since 1970) as its
+    /// clock.
+    pub fn new(project: Arc<Project>, now_ms: f64, limits: Limits) -> Result<Worker, JsError> {
+        let err = |e: rquickjs::Error| {
+            JsError::new(format!("the JavaScript engine failed to start: {e}"))
+        };
+        let runtime = Runtime::new().map_err(err)?;
+        runtime.set_memory_limit(limits.memory);
+        // Rayon's worker threads have 2 MiB stacks; QuickJS recurses on them.
+        runtime.set_max_stack_size(1 << 20);
+        let deadline: Rc<Cell<Option<Instant>>> = Rc::default();
+        let watched = deadline.clone();
+        runtime.set_interrupt_handler(Some(Box::new(move || {
+            watched.get().is_some_and(|d| Instant::now() > d)
+        })));
+        let modules = modules::Modules { project };
+        runtime.set_loader(modules.clone(), modules.clone());
+        let context = Context::full(&runtime).map_err(err)?;
+        let host: HostSlot = Rc::default();
+        let runtime_module = context.with(|ctx| -> Result<_, JsError> {
+            install_host(&ctx, &host).map_err(|e| caught(&ctx, e))?;
+            let globals = ctx.globals();
+            globals.set("__now", now_ms).map_err(|e| caught(&ctx, e))?;
+            ctx.eval::<(), _>(BOOTSTRAP)
+                .catch(&ctx)
+                .map_err(from_caught)?;
+            let ns = import(&ctx, "convex-snapshot:runtime")?;
+            Ok(Persistent::save(&ctx, ns))
+        })?;
+        Ok(Worker {
+            _runtime: runtime,
+            context,
+            host,
+            deadline,
+            limits,
+            modules,
+            namespaces: RefCell::new(Vec::new()),
+            runtime_module,
+        })
+    }
+
+    /// The project this worker loads from.
+    pub fn project(&self) -> &Project {
+        &self.modules.project
+    }
+
+    /// Loads a module of the functions folder (`migrations.ts`) and gives
+    /// its exports' metadata: which are registered functions, migrations and
+    /// runners (see [`Export`]).
+    pub fn exports(&self, file: &str) -> Result<Vec<Export>, JsError> {
+        self.context.with(|ctx| {
+            let ns = self.namespace(&ctx, file)?;
+            let describe: Function = ctx
+                .eval("(ns) => Object.keys(ns).sort().map((k) => { const v = ns[k]; const m = v && v.__migration; const r = v && v.__runner; const c = v && v.__convex; return JSON.stringify({ name: k, kind: m ? 'migration' : r ? 'runner' : c ? c.type : typeof v, visibility: c ? c.visibility : null, table: m ? m.table : null, runner: r ? r.list : null, style: m ? m.style : null }); })")
+                .catch(&ctx)
+                .map_err(from_caught)?;
+            let list: Vec<String> = describe.call((ns,)).catch(&ctx).map_err(from_caught)?;
+            list.iter()
+                .map(|s| serde_json::from_str(s).map_err(|e| JsError::new(format!("internal: {e}"))))
+                .collect()
+        })
+    }
+
+    fn namespace<'js>(&self, ctx: &Ctx<'js>, file: &str) -> Result<Object<'js>, JsError> {
+        if let Some((_, ns)) = self.namespaces.borrow().iter().find(|(f, _)| f == file) {
+            return ns.clone().restore(ctx).map_err(|e| caught(ctx, e));
+        }
+        self.deadline
+            .set(Some(Instant::now() + self.limits.call_time));
+        let ns = import(ctx, file);
+        self.deadline.set(None);
+        let ns = ns?;
+        self.namespaces
+            .borrow_mut()
+            .push((file.to_owned(), Persistent::save(ctx, ns.clone())));
+        Ok(ns)
+    }
+
+    /// Runs `f` with `host` as `ctx.db`, then gives the host back.
+    pub fn with_host<H: Host, T>(&mut self, host: H, f: impl FnOnce(&Worker) -> T) -> (T, H) {
+        *self.host.borrow_mut() = Some(Box::new(host));
+        let out = f(self);
+        let host = self
+            .host
+            .borrow_mut()
+            .take()
+            .expect("the host is given back")
+            .into_any()
+            .downcast::<H>()
+            .expect("the same host type");
+        (out, *host)
+    }
+
+    /// Calls `migrateOne` of the migration `export` of `file` on one
+    /// document (bridge text), as the migrations component does; `seed`
+    /// seeds `Math.random()` for the call.
+    pub fn migrate_one(
+        &self,
+        file: &str,
+        export: &str,
+        doc: &str,
+        seed: [u32; 4],
+    ) -> Result<(), JsError> {
+        self.call(file, export, seed, |ctx, runtime, target| {
+            let migration: Object = target.get("__migration").map_err(|e| caught(ctx, e))?;
+            let migrate_one: Function = migration.get("migrateOne").map_err(|e| caught(ctx, e))?;
+            let table: String = migration.get("table").map_err(|e| caught(ctx, e))?;
+            let run: Function = runtime.get("runMigrateOne").map_err(|e| caught(ctx, e))?;
+            let p: Promise = run
+                .call((migrate_one, table, doc))
+                .catch(ctx)
+                .map_err(from_caught)?;
+            Ok(p)
+        })
+        .map(|_| ())
+    }
+
+    /// Calls a page of `migrateOne` together (`parallelize: true`).
+    pub fn migrate_page(
+        &self,
+        file: &str,
+        export: &str,
+        docs: Vec<String>,
+        seed: [u32; 4],
+    ) -> Result<(), JsError> {
+        self.call(file, export, seed, |ctx, runtime, target| {
+            let migration: Object = target.get("__migration").map_err(|e| caught(ctx, e))?;
+            let migrate_one: Function = migration.get("migrateOne").map_err(|e| caught(ctx, e))?;
+            let table: String = migration.get("table").map_err(|e| caught(ctx, e))?;
+            let run: Function = runtime
+                .get("runMigrateOnePage")
+                .map_err(|e| caught(ctx, e))?;
+            let p: Promise = run
+                .call((migrate_one, table, docs))
+                .catch(ctx)
+                .map_err(from_caught)?;
+            Ok(p)
+        })
+        .map(|_| ())
+    }
+
+    /// The query description (JSON) of a migration's `customRange`, or
+    /// `None` when it has none.
+    pub fn custom_range(&self, file: &str, export: &str) -> Result<Option<String>, JsError> {
+        self.context.with(|ctx| {
+            let ns = self.namespace(&ctx, file)?;
+            let target: Object = ns.get(export).map_err(|e| caught(&ctx, e))?;
+            let migration: Object = target.get("__migration").map_err(|e| caught(&ctx, e))?;
+            let range: rquickjs::Value =
+                migration.get("customRange").map_err(|e| caught(&ctx, e))?;
+            if range.is_undefined() || range.is_null() {
+                return Ok(None);
+            }
+            let table: String = migration.get("table").map_err(|e| caught(&ctx, e))?;
+            let runtime = self
+                .runtime_module
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| caught(&ctx, e))?;
+            let apply: Function = runtime
+                .get("customRangeQuery")
+                .map_err(|e| caught(&ctx, e))?;
+            let desc: String = apply
+                .call((range, table))
+                .catch(&ctx)
+                .map_err(from_caught)?;
+            Ok(Some(desc))
+        })
+    }
+
+    /// A migration's settings: (table, batch size, parallelize).
+    pub fn migration_settings(
+        &self,
+        file: &str,
+        export: &str,
+    ) -> Result<(String, f64, bool), JsError> {
+        self.context.with(|ctx| {
+            let ns = self.namespace(&ctx, file)?;
+            let target: Object = ns.get(export).map_err(|e| caught(&ctx, e))?;
+            let migration: Object = target.get("__migration").map_err(|e| caught(&ctx, e))?;
+            let get = |k: &str| {
+                migration
+                    .get::<_, rquickjs::Value>(k)
+                    .map_err(|e| caught(&ctx, e))
+            };
+            let table = get("table")?
+                .as_string()
+                .and_then(|s| s.to_string().ok())
+                .unwrap_or_default();
+            let batch = get("batchSize")?.as_number().unwrap_or(100.0);
+            let parallel = get("parallelize")?.as_bool().unwrap_or(false);
+            Ok((table, batch, parallel))
+        })
+    }
+
+    /// Runs the promise `start` gives, with the call's seed and time limit.
+    fn call(
+        &self,
+        file: &str,
+        export: &str,
+        seed: [u32; 4],
+        start: impl for<'js> FnOnce(
+            &Ctx<'js>,
+            &Object<'js>,
+            &Object<'js>,
+        ) -> Result<Promise<'js>, JsError>,
+    ) -> Result<(), JsError> {
+        self.context.with(|ctx| {
+            let ns = self.namespace(&ctx, file)?;
+            let target: Object = ns.get(export).map_err(|e| caught(&ctx, e))?;
+            let runtime = self
+                .runtime_module
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| caught(&ctx, e))?;
+            let set_seed: Function = ctx.globals().get("__seed").map_err(|e| caught(&ctx, e))?;
+            set_seed
+                .call::<_, ()>((seed[0], seed[1], seed[2], seed[3]))
+                .map_err(|e| caught(&ctx, e))?;
+            self.deadline
+                .set(Some(Instant::now() + self.limits.call_time));
+            let result = start(&ctx, &runtime, &target).and_then(|p| settle(&ctx, p));
+            self.deadline.set(None);
+            result.map_err(|e| self.explain(e))
+        })
+    }
+
+    /// Names what stopped a call when QuickJS only says "interrupted".
+    fn explain(&self, e: JsError) -> JsError {
+        if e.message.contains("interrupted") {
+            JsError::new(format!(
+                "took longer than {} s (an endless loop?); each call may take at most that long",
+                self.limits.call_time.as_secs_f64()
+            ))
+        } else if e.message.contains("out of memory") {
+            JsError::new(format!(
+                "ran out of memory: the JavaScript engine may hold at most {} MiB",
+                self.limits.memory >> 20
+            ))
+        } else {
+            e
+        }
+    }
+}
+
+/// Imports a module and runs its top level to the end.
+fn import<'js>(ctx: &Ctx<'js>, name: &str) -> Result<Object<'js>, JsError> {
+    let promise = rquickjs::Module::import(ctx, name)
+        .catch(ctx)
+        .map_err(from_caught)?;
+    settle(ctx, promise.clone())?;
+    promise_value(ctx, &promise)
+}
+
+fn promise_value<'js, T: rquickjs::FromJs<'js>>(
+    ctx: &Ctx<'js>,
+    p: &Promise<'js>,
+) -> Result<T, JsError> {
+    match p.result::<T>() {
+        Some(r) => r.catch(ctx).map_err(from_caught),
+        None => Err(JsError::new("internal: the promise is still pending")),
+    }
+}
+
+/// Drives the job queue until `p` settles; its rejection is the error.
+fn settle<'js>(ctx: &Ctx<'js>, p: Promise<'js>) -> Result<(), JsError> {
+    loop {
+        match p.state() {
+            rquickjs::promise::PromiseState::Resolved => return Ok(()),
+            rquickjs::promise::PromiseState::Rejected => {
+                return p
+                    .result::<rquickjs::Value>()
+                    .map_or(Ok(()), |r| r.catch(ctx).map(|_| ()).map_err(from_caught));
+            }
+            rquickjs::promise::PromiseState::Pending => {
+                if !ctx.execute_pending_job() {
+                    return Err(JsError::new(
+                        "it never finished: it awaits something that cannot happen offline",
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn caught(ctx: &Ctx<'_>, e: rquickjs::Error) -> JsError {
+    from_caught(CaughtError::from_error(ctx, e))
+}
+
+fn from_caught(e: CaughtError<'_>) -> JsError {
+    match e {
+        CaughtError::Exception(ex) => JsError {
+            message: ex
+                .message()
+                .unwrap_or_else(|| "an error without a message".into()),
+            stack: ex.stack(),
+        },
+        CaughtError::Value(v) => {
+            let text = v
+                .as_string()
+                .and_then(|s| s.to_string().ok())
+                .unwrap_or_else(|| format!("{v:?}"));
+            JsError::new(format!("threw a non-Error value: {text}"))
+        }
+        CaughtError::Error(e) => JsError::new(e.to_string()),
+    }
+}
+
+/// `globalThis.__host`: the Rust side of `ctx.db` and `console`.
+fn install_host(ctx: &Ctx<'_>, slot: &HostSlot) -> rquickjs::Result<()> {
+    let host = Object::new(ctx.clone())?;
+    macro_rules! host_fn {
+        ($name:literal, |$h:ident, $($arg:ident: $ty:ty),*| $body:expr) => {{
+            let slot = slot.clone();
+            host.set(
+                $name,
+                Function::new(ctx.clone(), move |ctx: Ctx<'_>, $($arg: $ty),*| {
+                    let mut guard = slot.borrow_mut();
+                    let Some($h) = guard.as_mut() else {
+                        return Err(rquickjs::Exception::throw_message(&ctx, "ctx.db is not available here"));
+                    };
+                    let out = $body;
+                    out.map_err(|m: String| rquickjs::Exception::throw_message(&ctx, &m))
+                })?,
+            )?;
+        }};
+    }
+    host_fn!("get", |h,
+                     table: Option<String>,
+                     id: String,
+                     system: bool| h.get(
+        table.as_deref(),
+        &id,
+        system
+    ));
+    host_fn!("query", |h, desc: String, limit: Option<f64>| h
+        .query(&desc, limit.map(|l| l as usize)));
+    host_fn!(
+        "paginate",
+        |h, desc: String, n: f64, cursor: Option<String>| h.paginate(&desc, n, cursor.as_deref())
+    );
+    host_fn!("insert", |h, table: String, value: String| h
+        .insert(&table, &value));
+    host_fn!("patch", |h,
+                       table: Option<String>,
+                       id: String,
+                       patch: String| h.patch(
+        table.as_deref(),
+        &id,
+        &patch
+    ));
+    host_fn!("replace", |h,
+                         table: Option<String>,
+                         id: String,
+                         value: String| h
+        .replace(table.as_deref(), &id, &value));
+    host_fn!("remove", |h, table: Option<String>, id: String| h
+        .remove(table.as_deref(), &id));
+    host_fn!(
+        "normalizeId",
+        |h, table: String, id: String| Ok::<_, String>(h.normalize_id(&table, &id))
+    );
+    {
+        let slot = slot.clone();
+        host.set(
+            "log",
+            Function::new(ctx.clone(), move |level: String, parts: Rest<String>| {
+                if let Some(h) = slot.borrow_mut().as_mut() {
+                    h.log(&level, &parts.0.join(" "));
+                }
+            })?,
+        )?;
+    }
+    ctx.globals().set("__host", host)
+}
+
+/// What a module exports, as [`Worker::exports`] describes it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct Export {
+    pub name: String,
+    /// `migration`, `runner`, `mutation`, `query`, `action`, `httpAction`,
+    /// or the JavaScript type of anything else.
+    pub kind: String,
+    pub visibility: Option<String>,
+    pub table: Option<String>,
+    /// A runner's migrations (function names), `None` for a generic runner.
+    pub runner: Option<Vec<String>>,
+    pub style: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host that records what user code asked for.
+    #[derive(Default)]
+    struct Recorder {
+        calls: Vec<String>,
+        logs: Vec<String>,
+    }
+
+    impl Host for Recorder {
+        fn get(
+            &mut self,
+            table: Option<&str>,
+            id: &str,
+            _system: bool,
+        ) -> Result<Option<String>, String> {
+            self.calls.push(format!("get {table:?} {id}"));
+            Ok((id == "known").then(|| "P{\"_id\":\"known\",\"name\":\"Ada\"}".to_owned()))
+        }
+        fn query(&mut self, desc: &str, limit: Option<usize>) -> Result<String, String> {
+            self.calls.push(format!("query {desc} {limit:?}"));
+            Ok("P[]".into())
+        }
+        fn paginate(
+            &mut self,
+            desc: &str,
+            n: f64,
+            _cursor: Option<&str>,
+        ) -> Result<String, String> {
+            self.calls.push(format!("paginate {desc} {n}"));
+            Ok("P{\"page\":[],\"isDone\":true,\"continueCursor\":\"\"}".into())
+        }
+        fn insert(&mut self, table: &str, value: &str) -> Result<String, String> {
+            self.calls.push(format!("insert {table} {value}"));
+            Ok("newid".into())
+        }
+        fn patch(&mut self, table: Option<&str>, id: &str, patch: &str) -> Result<(), String> {
+            self.calls.push(format!("patch {table:?} {id} {patch}"));
+            Ok(())
+        }
+        fn replace(&mut self, table: Option<&str>, id: &str, value: &str) -> Result<(), String> {
+            self.calls.push(format!("replace {table:?} {id} {value}"));
+            Ok(())
+        }
+        fn remove(&mut self, table: Option<&str>, id: &str) -> Result<(), String> {
+            self.calls.push(format!("remove {table:?} {id}"));
+            Ok(())
+        }
+        fn normalize_id(&mut self, _table: &str, id: &str) -> Option<String> {
+            Some(id.to_owned())
+        }
+        fn log(&mut self, level: &str, text: &str) {
+            self.logs.push(format!("{level}: {text}"));
+        }
+        fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+            self
+        }
+    }
+
+    fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Arc<Project>) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("convex");
+        for (name, text) in files {
+            let p = root.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        let project = Arc::new(Project::at(&root));
+        (dir, project)
+    }
+
+    const MIGRATIONS: &str = r#"
+import { Migrations } from "@convex-dev/migrations";
+import { components, internal } from "./_generated/api";
+import type { DataModel } from "./_generated/dataModel";
+import { Id } from "./_generated/dataModel";
+import { internalMutation } from "./_generated/server";
+
+export const migrations = new Migrations<DataModel>(components.migrations, { internalMutation });
+
+export const setDefault = migrations.define({
+  table: "users",
+  migrateOne: async (ctx, user) => {
+    if (user.plan === undefined) return { plan: "basic", n: 1n, gone: undefined, when: Date.now() };
+  },
+});
+
+export const follow = migrations.define({
+  table: "posts",
+  batchSize: 7,
+  migrateOne: async (ctx, post) => {
+    const author = await ctx.db.get(post.author as Id<"users">);
+    console.log("author", author, Math.random() < 1);
+    await ctx.db.insert("audit", { post: post._id, bytes: new ArrayBuffer(2) });
+    if (author) await ctx.db.patch("posts", post._id, { authorName: author.name });
+  },
+});
+
+export const broken = migrations.define({
+  table: "users",
+  migrateOne: (ctx, user) => {
+    return { when: new Date() };
+  },
+});
+
+export const loops = migrations.define({ table: "users", migrateOne: () => { for (;;) {} } });
+
+export const throws = migrations.define({
+  table: "users",
+  migrateOne: (ctx, user) => {
+    if (!user.email) throw new Error(`no email on ${user._id}`);
+  },
+});
+
+export const runAll = migrations.runner([internal.migrations.setDefault, internal.migrations.follow]);
+"#;
+
+    #[test]
+    fn a_typescript_migration_file_loads_and_runs_with_its_host() {
+        let (_dir, project) = project(&[("migrations.ts", MIGRATIONS)]);
+        let limits = Limits {
+            call_time: Duration::from_millis(300),
+            ..Limits::default()
+        };
+        let mut w = Worker::new(project, 1_754_240_000_000.0, limits).unwrap();
+        let exports = w.exports("migrations.ts").unwrap();
+        let kinds: Vec<(&str, &str)> = exports
+            .iter()
+            .map(|e| (e.name.as_str(), e.kind.as_str()))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("broken", "migration"),
+                ("follow", "migration"),
+                ("loops", "migration"),
+                ("migrations", "object"),
+                ("runAll", "runner"),
+                ("setDefault", "migration"),
+                ("throws", "migration")
+            ]
+        );
+        let run_all = exports.iter().find(|e| e.name == "runAll").unwrap();
+        assert_eq!(
+            run_all.runner.as_deref(),
+            Some(
+                &[
+                    "migrations:setDefault".to_string(),
+                    "migrations:follow".to_string()
+                ][..]
+            )
+        );
+        assert_eq!(
+            w.migration_settings("migrations.ts", "follow").unwrap(),
+            ("posts".into(), 7.0, false)
+        );
+
+        let (r, host) = w.with_host(Recorder::default(), |w| {
+            w.migrate_one(
+                "migrations.ts",
+                "setDefault",
+                "P{\"_id\":\"u1\",\"name\":\"x\"}",
+                [1, 2, 3, 4],
+            )
+        });
+        r.unwrap();
+        assert_eq!(
+            host.calls,
+            [
+                r#"patch Some("users") u1 {"gone":{"$undefined":null},"n":{"$integer":"1"},"plan":"basic","when":1754240000000}"#
+            ]
+        );
+        let (r, host) = w.with_host(Recorder::default(), |w| {
+            w.migrate_one(
+                "migrations.ts",
+                "follow",
+                "P{\"_id\":\"p1\",\"author\":\"known\"}",
+                [1, 2, 3, 4],
+            )
+        });
+        r.unwrap();
+        assert_eq!(host.calls[0], "get None known");
+        assert_eq!(
+            host.calls[1],
+            r#"insert audit {"bytes":{"$bytes":"0000"},"post":"p1"}"#
+        );
+        assert_eq!(
+            host.calls[2],
+            r#"patch Some("posts") p1 {"authorName":"Ada"}"#
+        );
+        assert_eq!(
+            host.logs,
+            [r#"log: author {"_id":"known","name":"Ada"} true"#]
+        );
+
+        let (r, _) = w.with_host(Recorder::default(), |w| {
+            w.migrate_one("migrations.ts", "broken", "P{\"_id\":\"u1\"}", [1, 2, 3, 4])
+        });
+        let err = r.unwrap_err();
+        assert!(err.message.starts_with("Date \"2025-08-03T16:53:20.000Z\" is not a supported Convex type (present at path .when"), "{err:?}");
+        let (r, _) = w.with_host(Recorder::default(), |w| {
+            w.migrate_one("migrations.ts", "throws", "P{\"_id\":\"u9\"}", [1, 2, 3, 4])
+        });
+        let err = r.unwrap_err();
+        assert_eq!(err.message, "no email on u9");
+        // The user's own file, line and column, through the TypeScript.
+        assert!(
+            err.stack
+                .as_deref()
+                .unwrap_or("")
+                .contains("migrations.ts:40:"),
+            "{err:?}"
+        );
+        let (r, _) = w.with_host(Recorder::default(), |w| {
+            w.migrate_one("migrations.ts", "loops", "P{\"_id\":\"u1\"}", [1, 2, 3, 4])
+        });
+        assert!(r.unwrap_err().message.contains("took longer than 0.3 s"));
+        // The worker still works after an interrupted call.
+        let (r, host) = w.with_host(Recorder::default(), |w| {
+            w.migrate_one(
+                "migrations.ts",
+                "setDefault",
+                "P{\"_id\":\"u2\",\"plan\":\"pro\"}",
+                [1, 2, 3, 4],
+            )
+        });
+        r.unwrap();
+        assert!(host.calls.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_import() {
+        let (_dir, project) = project(&[
+            ("bad.ts", "export const x = {\n  a: 1,\n  b: ;\n};\n"),
+            (
+                "imports.ts",
+                "import { nope } from \"./missing\";\nexport const y = nope;\n",
+            ),
+            (
+                "pkg.ts",
+                "import x from \"left-pad\";\nexport const z = x;\n",
+            ),
+        ]);
+        let w = Worker::new(project, 1.0, Limits::default()).unwrap();
+        let e = w.exports("bad.ts").unwrap_err();
+        assert!(e.message.contains("bad.ts:3:"), "{e:?}");
+        let e = w.exports("imports.ts").unwrap_err();
+        assert!(
+            e.message
+                .contains("cannot import \"./missing\" from imports.ts"),
+            "{e:?}"
+        );
+        let e = w.exports("pkg.ts").unwrap_err();
+        assert!(
+            e.message
+                .contains("cannot import \"left-pad\" from pkg.ts: the package left-pad is not in"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn the_clock_randomness_and_time_zone_are_fixed() {
+        let (_dir, project) = project(&[(
+            "m.ts",
+            "import { Migrations } from \"@convex-dev/migrations\";\nconst m = new Migrations({} as any);\nexport const t = m.define({ table: \"t\", migrateOne: () => ({ now: Date.now(), d: new Date().toString(), h: new Date(0).getHours(), r: Math.random(), u: crypto.randomUUID() }) });\n",
+        )]);
+        let mut w = Worker::new(project.clone(), 86_400_000.0 * 365.0, Limits::default()).unwrap();
+        let run = |w: &mut Worker, seed| {
+            let (r, host) = w.with_host(Recorder::default(), |w| {
+                w.migrate_one("m.ts", "t", "P{\"_id\":\"a\"}", seed)
+            });
+            r.unwrap();
+            host.calls[0].clone()
+        };
+        let a = run(&mut w, [1, 2, 3, 4]);
+        assert!(
+            a.contains("\"d\":\"Fri Jan 01 1971 00:00:00 GMT+0000 (Coordinated Universal Time)\""),
+            "{a}"
+        );
+        assert!(
+            a.contains("\"h\":0") && a.contains("\"now\":31536000000"),
+            "{a}"
+        );
+        assert_eq!(
+            a,
+            run(&mut w, [1, 2, 3, 4]),
+            "the same seed, the same values"
+        );
+        assert_ne!(a, run(&mut w, [1, 2, 3, 5]));
+        let mut other = Worker::new(project, 86_400_000.0 * 365.0, Limits::default()).unwrap();
+        assert_eq!(a, run(&mut other, [1, 2, 3, 4]), "and in another runtime");
+    }
+}

@@ -1,0 +1,98 @@
+// Runs once per runtime, before any module: makes the global environment
+// what a Convex mutation sees, deterministically. `__now` (the run's clock,
+// ms since 1970) and `__host` are set by the Rust side.
+(() => {
+  const NOW = globalThis.__now;
+  const RealDate = Date;
+
+  // Convex runs in UTC: local-time methods are their UTC twins here, so a
+  // result never depends on the machine's time zone.
+  const proto = RealDate.prototype;
+  for (const part of ["FullYear", "Month", "Date", "Day", "Hours", "Minutes", "Seconds", "Milliseconds"]) {
+    const get = proto[`getUTC${part}`];
+    Object.defineProperty(proto, `get${part}`, { value: get, writable: true, configurable: true });
+    const set = proto[`setUTC${part}`];
+    if (set) Object.defineProperty(proto, `set${part}`, { value: set, writable: true, configurable: true });
+  }
+  Object.defineProperty(proto, "getTimezoneOffset", { value: () => 0, writable: true, configurable: true });
+  const days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  const two = (n) => String(n).padStart(2, "0");
+  const dateText = (d) => `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${two(d.getUTCDate())} ${d.getUTCFullYear()}`;
+  const timeText = (d) => `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} GMT+0000 (Coordinated Universal Time)`;
+  const valid = (d, f) => (Number.isNaN(d.getTime()) ? "Invalid Date" : f(d));
+  Object.defineProperty(proto, "toString", { value: function () { return valid(this, (d) => `${dateText(d)} ${timeText(d)}`); }, writable: true, configurable: true });
+  Object.defineProperty(proto, "toDateString", { value: function () { return valid(this, dateText); }, writable: true, configurable: true });
+  Object.defineProperty(proto, "toTimeString", { value: function () { return valid(this, timeText); }, writable: true, configurable: true });
+  for (const m of ["toLocaleString", "toLocaleDateString", "toLocaleTimeString"]) {
+    Object.defineProperty(proto, m, { value: proto.toISOString, writable: true, configurable: true });
+  }
+
+  function FixedDate(...args) {
+    if (!new.target) return new RealDate(NOW).toString();
+    return Reflect.construct(RealDate, args.length === 0 ? [NOW] : args, new.target);
+  }
+  Object.defineProperty(FixedDate, "name", { value: "Date" });
+  FixedDate.prototype = proto;
+  Object.defineProperty(proto, "constructor", { value: FixedDate, writable: true, configurable: true });
+  FixedDate.now = () => NOW;
+  FixedDate.parse = RealDate.parse;
+  FixedDate.UTC = RealDate.UTC;
+  globalThis.Date = FixedDate;
+
+  // Seeded randomness (sfc32), reseeded before every call from the
+  // migration's name and the document's _id.
+  let a = 1, b = 2, c = 3, d = 4;
+  function next() {
+    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    const t = (a + b + d) >>> 0;
+    d = (d + 1) >>> 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) >>> 0;
+    c = (c << 21) | (c >>> 11);
+    c = (c + t) >>> 0;
+    return t;
+  }
+  globalThis.__seed = (s0, s1, s2, s3) => {
+    a = s0; b = s1; c = s2; d = s3;
+    for (let i = 0; i < 12; i++) next();
+  };
+  Math.random = () => next() / 4294967296;
+  const getRandomValues = (array) => {
+    if (!ArrayBuffer.isView(array)) throw new TypeError("getRandomValues needs a typed array");
+    const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = next() & 0xff;
+    return array;
+  };
+  const randomUUID = () => {
+    const h = Array.from(getRandomValues(new Uint8Array(16)), (x, i) =>
+      (i === 6 ? (x & 0x0f) | 0x40 : i === 8 ? (x & 0x3f) | 0x80 : x).toString(16).padStart(2, "0"),
+    ).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  };
+  globalThis.crypto = { getRandomValues, randomUUID };
+
+  // console: each line goes to the report, with the document being run.
+  const show = (v) => {
+    if (typeof v === "string") return v;
+    if (typeof v === "bigint") return `${v}n`;
+    if (v === undefined) return "undefined";
+    if (typeof v === "function") return `[Function ${v.name || "(anonymous)"}]`;
+    if (v instanceof Error) return v.stack ? `${v.name}: ${v.message}\n${v.stack}` : `${v.name}: ${v.message}`;
+    try {
+      const s = JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x instanceof ArrayBuffer ? `ArrayBuffer(${x.byteLength})` : x));
+      return s === undefined ? String(v) : s;
+    } catch {
+      return String(v);
+    }
+  };
+  const log = (level) => (...args) => globalThis.__host.log(level, ...args.map(show));
+  globalThis.console = {
+    log: log("log"),
+    info: log("info"),
+    warn: log("warn"),
+    error: log("error"),
+    debug: log("debug"),
+    trace: log("trace"),
+  };
+})();

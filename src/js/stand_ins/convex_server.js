@@ -1,0 +1,158 @@
+// Stand-in for the `convex/server` module: function builders, function
+// references, the schema builders and the rest of what Convex files import,
+// so a project's files evaluate offline as they would on a deployment.
+
+import { v, asObjectValidator } from "convex/values";
+import { FUNCTION_NAME, offline } from "convex-snapshot:runtime";
+
+function register(type, visibility, fnOrConfig) {
+  const config = typeof fnOrConfig === "function" ? { handler: fnOrConfig } : { ...fnOrConfig };
+  if (typeof config.handler !== "function") {
+    throw new Error(`a ${visibility} ${type} needs a handler function`);
+  }
+  const registered = (ctx, args) => config.handler(ctx, args ?? {});
+  registered.__convex = {
+    type,
+    visibility,
+    handler: config.handler,
+    args: config.args,
+    returns: config.returns,
+  };
+  registered.isRegistered = true;
+  registered.isMutation = type === "mutation";
+  registered.isQuery = type === "query";
+  registered.isAction = type === "action";
+  registered.isHttp = type === "httpAction";
+  registered.isPublic = visibility === "public";
+  registered.isInternal = visibility === "internal";
+  registered.exportArgs = () => JSON.stringify(config.args ? asObjectValidator(config.args).json : { type: "any" });
+  registered.exportReturns = () => JSON.stringify(config.returns ? config.returns.json : null);
+  return registered;
+}
+
+export const mutationGeneric = (f) => register("mutation", "public", f);
+export const internalMutationGeneric = (f) => register("mutation", "internal", f);
+export const queryGeneric = (f) => register("query", "public", f);
+export const internalQueryGeneric = (f) => register("query", "internal", f);
+export const actionGeneric = (f) => register("action", "public", f);
+export const internalActionGeneric = (f) => register("action", "internal", f);
+export const httpActionGeneric = (f) => register("httpAction", "public", f);
+
+// Custom builders (convex-helpers' customMutation and friends) call these.
+export function makeFunctionReference(name) {
+  return { [FUNCTION_NAME]: name };
+}
+
+export function getFunctionName(ref) {
+  if (typeof ref === "string") return ref;
+  const name = ref && ref[FUNCTION_NAME];
+  if (!name) throw new Error(`${String(ref)} is not a function reference`);
+  return name;
+}
+
+export function getFunctionAddress(ref) {
+  return { name: getFunctionName(ref) };
+}
+
+function api(parts) {
+  return new Proxy(
+    {},
+    {
+      get(_, prop) {
+        if (typeof prop === "string") return api([...parts, prop]);
+        if (prop === FUNCTION_NAME) {
+          if (parts.length < 2) {
+            throw new Error(`API path is expected to be of the form \`api.moduleName.functionName\`. Found: \`${["api", ...parts].join(".")}\``);
+          }
+          const path = parts.slice(0, -1).join("/");
+          const name = parts[parts.length - 1];
+          return name === "default" ? path : `${path}:${name}`;
+        }
+        return undefined;
+      },
+    },
+  );
+}
+
+export const anyApi = api([]);
+
+export function componentsGeneric() {
+  return api(["(component)"]);
+}
+
+export const createFunctionHandle = () => offline("function handles (createFunctionHandle)");
+
+export function defineTable(documentSchema) {
+  const validator = asObjectValidator(documentSchema);
+  return {
+    validator,
+    indexes: [],
+    searchIndexes: [],
+    vectorIndexes: [],
+    stagedDbIndexes: [],
+    index(name, fieldsOrConfig) {
+      const fields = Array.isArray(fieldsOrConfig) ? fieldsOrConfig : fieldsOrConfig.fields;
+      this.indexes.push({ indexDescriptor: name, fields: [...fields] });
+      return this;
+    },
+    searchIndex(name, config) {
+      this.searchIndexes.push({ indexDescriptor: name, ...config });
+      return this;
+    },
+    vectorIndex(name, config) {
+      this.vectorIndexes.push({ indexDescriptor: name, ...config });
+      return this;
+    },
+  };
+}
+
+export function defineSchema(tables, options = {}) {
+  return {
+    tables,
+    schemaValidation: options.schemaValidation ?? true,
+    strictTableNameTypes: options.strictTableNameTypes ?? true,
+    __isSchema: true,
+  };
+}
+
+export const paginationOptsValidator = v.object({
+  numItems: v.number(),
+  cursor: v.union(v.string(), v.null()),
+  endCursor: v.optional(v.union(v.string(), v.null())),
+  id: v.optional(v.number()),
+  maximumRowsRead: v.optional(v.number()),
+  maximumBytesRead: v.optional(v.number()),
+});
+
+export const paginationResultValidator = (item) =>
+  v.object({
+    page: v.array(item),
+    continueCursor: v.string(),
+    isDone: v.boolean(),
+    splitCursor: v.optional(v.union(v.string(), v.null())),
+    pageStatus: v.optional(v.union(v.literal("SplitRecommended"), v.literal("SplitRequired"), v.null())),
+  });
+
+// Files that define crons or HTTP routes evaluate; nothing here runs them.
+export function cronJobs() {
+  const jobs = {};
+  const add = (name, ...rest) => {
+    jobs[name] = rest;
+  };
+  return { crons: jobs, interval: add, hourly: add, daily: add, weekly: add, monthly: add, cron: add };
+}
+
+export function httpRouter() {
+  const routes = [];
+  return { routes, route: (r) => routes.push(r), isRouter: true };
+}
+
+export const ROUTABLE_HTTP_METHODS = ["GET", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"];
+
+export function defineComponent(name) {
+  return { name, use: () => {} };
+}
+
+export function defineApp() {
+  return { use: () => {} };
+}
