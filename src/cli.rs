@@ -108,10 +108,12 @@ in Convex's order, sorted by _id, so the result is stable across runs.
   convex-snapshot pack before/ -o before.zip
   convex-snapshot pack ./unzipped-export -o export.zip --compression best")]
     Pack(PackArgs),
-    /// List the built-in migrations.
-    #[command(after_help = "Example:
-  convex-snapshot list")]
-    List,
+    /// List the migrations: the built-in ones, and your own (the functions
+    /// folder's, with their tables and where they are defined).
+    #[command(after_help = "Examples:
+  convex-snapshot list
+  convex-snapshot list --functions ./convex")]
+    List(ListArgs),
     /// Generate a synthetic VideoAI snapshot (for tests, demos and benchmarks).
     #[command(after_help = "Examples:
   convex-snapshot generate -o videoai.zip --videos 200
@@ -147,11 +149,24 @@ pub struct ValidateArgs {
 pub struct MigrateArgs {
     /// The snapshot: a .zip file, a directory, or `-` (a ZIP on standard input).
     pub snapshot: PathBuf,
-    /// Migrations to run, in order. Any spelling of the app's guide works:
-    /// `migrateVideoParameters`, `migrations:migrateVideoParameters`,
-    /// `api.migrations.migrateVideoParameters`, `init`, `api.init`.
+    /// Migrations to run, in order: your own, from the functions folder, as
+    /// `npx convex run` names them (`migrations:setDefault`,
+    /// `dir/file:export`, `api.file.export`, `internal.file.export`; a
+    /// runner runs its list), and the built-in VideoAI ones
+    /// (`migrateVideoParameters`, `init`, …). `builtin:NAME` or `user:NAME`
+    /// picks one when both have the name.
     #[arg(value_name = "NAME")]
     pub migrations: Vec<String>,
+    /// The Convex functions folder your migrations are in (default:
+    /// convex.json's `functions` setting, else ./convex when it exists).
+    #[arg(long, value_name = "DIR")]
+    pub functions: Option<PathBuf>,
+    /// When your migration throws on a document: `list` goes on to list
+    /// every document that throws and writes nothing; `stop` does what the
+    /// deployment does (the failing page rolls back, the pages before it
+    /// stay, the migration stops) and writes that.
+    #[arg(long, value_enum, default_value_t = OnThrowArg::List, value_name = "WHAT")]
+    pub on_throw: OnThrowArg,
     /// Where to write the new snapshot: a .zip, `-` (a ZIP on standard
     /// output), or a folder (no extension, or a trailing `/`). It must not
     /// exist, unless --force. Not needed with --dry-run or for read-only
@@ -202,6 +217,15 @@ pub struct MigrateArgs {
     pub compression: CompressionArg,
 }
 
+/// `--on-throw` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnThrowArg {
+    /// List every document that throws; write nothing.
+    List,
+    /// Stop at the failing page, as the deployment does, and write that.
+    Stop,
+}
+
 /// `--mode` values.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ModeArg {
@@ -218,6 +242,14 @@ impl From<ModeArg> for crate::migrations::Mode {
             ModeArg::Original => Self::Original,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The Convex functions folder (default: convex.json's `functions`
+    /// setting, else ./convex when it exists).
+    #[arg(long, value_name = "DIR")]
+    pub functions: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -11,15 +11,31 @@ use serde::Serialize;
 use crate::archive::{ArchiveWriter, Compression, Destination, is_stdout};
 use crate::cli::MigrateArgs;
 use crate::engine::{Db, MAX_NOW_MS, default_now, preflight, write_snapshot};
+use crate::migrations::user::{self, Found, OnThrow, UserMigration};
 use crate::migrations::{self, ALL, Migration, Mode, REGISTRY, Report};
 use crate::progress::Progress;
 use crate::snapshot::Snapshot;
+
+/// One migration to run: a built-in, or one of the functions folder.
+enum Step {
+    Builtin(&'static dyn Migration),
+    User(UserMigration),
+}
+
+impl Step {
+    fn migration(&self) -> &dyn Migration {
+        match self {
+            Step::Builtin(m) => *m,
+            Step::User(m) => m,
+        }
+    }
+}
 
 /// A migrate command line, checked and typed.
 struct Plan {
     input: PathBuf,
     output: Option<Destination>,
-    migrations: Vec<&'static dyn Migration>,
+    migrations: Vec<Step>,
     mode: Mode,
     now: Option<u64>,
     report: Option<PathBuf>,
@@ -27,6 +43,7 @@ struct Plan {
     strict: bool,
     diff: bool,
     new_app: bool,
+    on_throw: OnThrow,
     compression: Compression,
 }
 
@@ -54,7 +71,8 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         let output = plan.output.as_ref().expect("plan requires -o");
         return copy_from(&snap, output, plan.compression, quiet);
     }
-    if plan.migrations.iter().any(|m| m.name() == "init") && !plan.new_app {
+    let is_init = |s: &Step| matches!(s, Step::Builtin(m) if m.name() == "init");
+    if plan.migrations.iter().any(is_init) && !plan.new_app {
         let app_tables = crate::generate::TABLES.map(|(t, _)| t);
         let root = snap.components.get(&Default::default());
         let has_any = root.is_some_and(|c| app_tables.iter().any(|t| c.tables.contains_key(*t)));
@@ -78,25 +96,36 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let mut reports = Vec::new();
     let steps = plan.migrations.len();
     for (i, m) in plan.migrations.iter().enumerate() {
+        let m = m.migration();
         let step = if steps > 1 {
             format!("[{}/{steps}] ", i + 1)
         } else {
             String::new()
         };
         db.set_label(&step);
-        let report = migrations::run(*m, &mut db, plan.mode)
+        let report = migrations::run(m, &mut db, plan.mode)
             .with_context(|| format!("running {}", m.name()))?;
         if !quiet {
             eprintln!("{}", report.summary(&step));
         }
+        let stop = report.fails_run.is_some() && plan.on_throw == OnThrow::Stop;
         reports.push(report);
+        if stop {
+            // As on the deployment: a failed migration ends its series.
+            break;
+        }
     }
     let errors: usize = reports.iter().map(Report::errors).sum();
     let missing = reports
         .iter()
         .filter(|r| !r.missing_tables.is_empty())
         .count();
-    let failed = plan.strict && errors + missing > 0;
+    let thrown: Vec<&str> = reports
+        .iter()
+        .filter_map(|r| r.fails_run.as_deref())
+        .collect();
+    let as_deployed = plan.on_throw == OnThrow::Stop && !thrown.is_empty();
+    let failed = (plan.strict && errors + missing > 0) || (!thrown.is_empty() && !as_deployed);
     let written = match (&plan.output, failed) {
         (Some(output), false) => {
             let mut writer = ArchiveWriter::create(output, plan.compression)?;
@@ -148,7 +177,9 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     // Why a run failed is printed even with --quiet: it hides progress,
     // not the reason for an exit code.
-    if failed {
+    if failed && !thrown.is_empty() {
+        eprintln!("{}", thrown.join("; "));
+    } else if failed {
         let mut why = Vec::new();
         if errors > 0 {
             why.push(format!("{errors} document(s) could not be migrated"));
@@ -159,6 +190,15 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             ));
         }
         eprintln!("--strict: {}; nothing written", why.join(" and "));
+    } else if as_deployed {
+        eprintln!(
+            "{}; {}",
+            thrown.join("; "),
+            match &written {
+                Some(out) => format!("wrote {out} as the deployment would be left"),
+                None => "nothing written (dry run)".into(),
+            }
+        );
     } else if !quiet {
         match &written {
             Some(out) if out != "-" => eprintln!("wrote {out}"),
@@ -166,7 +206,7 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             None => eprintln!("nothing written (dry run or read-only migrations)"),
         }
     }
-    Ok(if failed {
+    Ok(if failed || as_deployed {
         ExitCode::from(super::FOUND)
     } else {
         ExitCode::SUCCESS
@@ -259,18 +299,29 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
     if args.all {
         names.extend(ALL);
     }
+    let project = crate::js::Project::find(args.functions.as_deref())
+        .map_err(anyhow::Error::msg)?
+        .map(std::sync::Arc::new);
+    let on_throw = match args.on_throw {
+        crate::cli::OnThrowArg::List => OnThrow::List,
+        crate::cli::OnThrowArg::Stop => OnThrow::Stop,
+    };
     let mut migrations = Vec::new();
+    let mut ran: Vec<String> = Vec::new();
     for name in names {
-        let Some(m) = migrations::find(name) else {
-            let known: Vec<&str> = REGISTRY.iter().map(|m| m.name()).collect();
-            bail!(
-                "unknown migration {name:?}; the built-in ones are: {} (see `convex-snapshot list`)",
-                known.join(", ")
-            );
-        };
-        migrations.push(m);
+        for step in resolve(name, project.as_ref(), on_throw)? {
+            if let Step::User(u) = &step {
+                // A runner skips a migration that already ran.
+                if ran.contains(&u.display) {
+                    continue;
+                }
+                ran.push(u.display.clone());
+            }
+            migrations.push(step);
+        }
     }
-    let writes = migrations.is_empty() || migrations.iter().any(|m| !m.read_only());
+    let migrations: Vec<Step> = migrations;
+    let writes = migrations.is_empty() || migrations.iter().any(|m| !m.migration().read_only());
     let output = if args.dry_run {
         None
     } else {
@@ -314,8 +365,80 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
         strict: args.strict,
         diff: args.diff,
         new_app: args.new_app,
+        on_throw,
         compression: args.compression.into(),
     })
+}
+
+/// What a name on the command line runs: a built-in, a migration of the
+/// functions folder, or a runner's list. A name both answer is an error
+/// that says how to pick each.
+fn resolve(
+    name: &str,
+    project: Option<&std::sync::Arc<crate::js::Project>>,
+    on_throw: OnThrow,
+) -> anyhow::Result<Vec<Step>> {
+    let (forced, bare) = match name.split_once(':') {
+        Some(("builtin", rest)) => (Some(true), rest),
+        Some(("user", rest)) => (Some(false), rest),
+        _ => (None, name),
+    };
+    let builtin = migrations::find(bare).filter(|_| forced != Some(false));
+    let found = match (project, forced) {
+        (Some(p), None | Some(false)) => user::find(p, bare)?,
+        _ => None,
+    };
+    let user_steps =
+        |found: Found, p: &std::sync::Arc<crate::js::Project>| -> anyhow::Result<Vec<Step>> {
+            let one = |file: String, fname: crate::js::FunctionName| {
+                Step::User(UserMigration {
+                    project: p.clone(),
+                    display: fname.canonical(),
+                    name: fname,
+                    file,
+                    on_throw,
+                    limits: crate::js::Limits::default(),
+                })
+            };
+            match found {
+                Found::Migration { file, name } => Ok(vec![one(file, name)]),
+                Found::Runner { list, .. } => list
+                    .iter()
+                    .map(|n| match user::find(p, n)? {
+                        Some(Found::Migration { file, name }) => Ok(one(file, name)),
+                        _ => bail!(
+                            "the runner {bare} lists {n}, which is not a migration of {}",
+                            p.root.display()
+                        ),
+                    })
+                    .collect(),
+            }
+        };
+    match (builtin, found, project) {
+        (Some(b), Some(_), Some(p)) => bail!(
+            "{name:?} names both the built-in migration {} and a migration of {}: write builtin:{} for the built-in, or user:{bare} for yours",
+            b.name(),
+            p.root.display(),
+            b.name()
+        ),
+        (Some(b), None, _) => Ok(vec![Step::Builtin(b)]),
+        (None, Some(f), Some(p)) => user_steps(f, p),
+        _ => {
+            let known: Vec<&str> = REGISTRY.iter().map(|m| m.name()).collect();
+            let folder = match project {
+                Some(p) => format!(
+                    "it is not in {} either (see `convex-snapshot list`)",
+                    p.root.display()
+                ),
+                None => "and there is no functions folder here (./convex, or --functions DIR)"
+                    .to_owned(),
+            };
+            bail!(
+                "unknown migration {name:?}; the built-in ones are: {}, and {folder}",
+                known.join(", ")
+            )
+        }
+    }
 }
 
 /// `--now`: milliseconds since 1970, or an RFC 3339 time. It must make valid

@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect(args) => inspect::run(&args, quiet),
         Command::Validate(args) => validate::run(&args, quiet),
         Command::Migrate(args) => migrate::run(&args, quiet),
-        Command::List => list::run(),
+        Command::List(args) => list::run(&args),
         Command::Diff(args) => diff::run(&args, quiet),
         Command::Unpack(args) => unpack::run(&args, quiet),
         Command::Pack(args) => pack::run(&args, quiet),

@@ -136,6 +136,9 @@ pub struct DocError {
     pub table: String,
     pub id: String,
     pub reason: String,
+    /// Where user code threw (its stack), when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
 }
 
 /// Rows a migration inserted, updated and deleted in one table.
@@ -832,6 +835,117 @@ impl<'s> Db<'s> {
     fn temp_path(&self, n: &u64, what: &str) -> PathBuf {
         self.temp.path().join(format!("{n:06}-{what}.jsonl"))
     }
+
+    /// The root tables as owned descriptions of where their rows are, for
+    /// readers that outlive a borrow of the `Db` (user code's store).
+    pub(crate) fn table_sources(&self) -> Vec<TableSource> {
+        self.tables
+            .iter()
+            .map(|(name, state)| TableSource {
+                name: name.clone(),
+                number: state.number,
+                format: state.format.clone(),
+                segments: state
+                    .segments
+                    .iter()
+                    .map(|s| match s {
+                        Segment::Entry(e) => OwnedSegment::Entry(*e),
+                        Segment::File(p) => OwnedSegment::File(p.clone()),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    /// The input archive (for owned readers of its entries).
+    pub(crate) fn archive(&self) -> &crate::archive::Archive {
+        &self.snap.archive
+    }
+
+    /// The table numbers in use, and the format a new table gets.
+    pub(crate) fn numbers_in_use(&self) -> (BTreeSet<u32>, TableFormat) {
+        (self.used_numbers.clone(), self.new_format.clone())
+    }
+
+    /// The migration being run (new IDs derive from it).
+    pub(crate) fn migration(&self) -> &str {
+        &self.migration
+    }
+
+    /// The clock in milliseconds, and the sequence number the next new row
+    /// gets (new rows are `now + 0.001 ms × seq`).
+    pub(crate) fn clock(&self) -> (u64, u64) {
+        (self.now_ms, self.next_seq)
+    }
+
+    /// A folder for temporary files that lives as long as the `Db`.
+    pub(crate) fn temp_dir(&self) -> &Path {
+        self.temp.path()
+    }
+
+    /// A new file name in the `Db`'s temporary folder.
+    pub(crate) fn temp_file(&mut self, what: &str) -> PathBuf {
+        let path = self.temp_path(&self.temp_files, what);
+        self.temp_files += 1;
+        path
+    }
+
+    /// Replaces a table's rows by the JSONL file at `path` (in the table's
+    /// format, every row checked), creating the table with `number` when
+    /// it is new; `changes` and `inserted` are what the rewrite did, for
+    /// the reports and the clock.
+    pub(crate) fn set_table(
+        &mut self,
+        table: &str,
+        number: u32,
+        path: PathBuf,
+        changes: TableChanges,
+    ) {
+        self.forget_ids(table);
+        if !self.tables.contains_key(table) {
+            self.used_numbers.insert(number);
+            self.tables.insert(
+                table.to_owned(),
+                TableState {
+                    number,
+                    format: self.new_format.clone(),
+                    segments: Vec::new(),
+                    is_new: true,
+                    touched: true,
+                    has_documents: false,
+                    has_schema: false,
+                    prefix_ok: true,
+                },
+            );
+        }
+        let state = self.tables.get_mut(table).expect("just made");
+        state.segments = vec![Segment::File(path)];
+        state.touched = true;
+        state.prefix_ok = true;
+        self.next_seq += changes.inserted;
+        let c = self.changes.entry(table.to_owned()).or_default();
+        c.inserted += changes.inserted;
+        c.updated += changes.updated;
+        c.deleted += changes.deleted;
+    }
+}
+
+/// Where a table's rows are, owned (see [`Db::table_sources`]).
+#[derive(Debug, Clone)]
+pub(crate) struct TableSource {
+    pub name: String,
+    pub number: u32,
+    pub format: TableFormat,
+    pub segments: Vec<OwnedSegment>,
+}
+
+/// A [`Segment`] that does not borrow the `Db`.
+#[derive(Debug, Clone)]
+pub(crate) enum OwnedSegment {
+    /// An entry of the input archive.
+    Entry(usize),
+    /// A file in the run's temporary folder.
+    File(PathBuf),
 }
 
 /// The format of tables this run creates: the snapshot's own (`uniform` if
@@ -1002,6 +1116,7 @@ fn map_batch(
                     table: ctx.table.to_owned(),
                     id: key(&fields),
                     reason,
+                    stack: None,
                 });
                 out.out.extend_from_slice(line);
                 out.out.push(b'\n');
@@ -1156,6 +1271,17 @@ pub fn new_internal_id(
     now_ms: u64,
     existing: &HashSet<[u8; 16]>,
 ) -> [u8; 16] {
+    new_internal_id_avoiding(migration, table, key, now_ms, |id| existing.contains(id))
+}
+
+/// [`new_internal_id`] avoiding the IDs `exists` says are taken.
+pub fn new_internal_id_avoiding(
+    migration: &str,
+    table: &str,
+    key: &str,
+    now_ms: u64,
+    exists: impl Fn(&[u8; 16]) -> bool,
+) -> [u8; 16] {
     let day = ((now_ms / 86_400_000) as u16).to_be_bytes();
     for attempt in 0u64.. {
         let mut h = Sha256::new();
@@ -1172,7 +1298,7 @@ pub fn new_internal_id(
         let mut internal = [0u8; 16];
         internal[..14].copy_from_slice(&digest[..14]);
         internal[14..].copy_from_slice(&day);
-        if !existing.contains(&internal) {
+        if !exists(&internal) {
             return internal;
         }
     }
@@ -1182,7 +1308,7 @@ pub fn new_internal_id(
 /// Encodes a document in a table's format after checking it against the
 /// importer's limits; in a legacy or sidecar-less table, the result must
 /// decode back to the same value.
-fn encode_checked(fields: Fields, format: &TableFormat) -> Result<Vec<u8>, String> {
+pub(crate) fn encode_checked(fields: Fields, format: &TableFormat) -> Result<Vec<u8>, String> {
     encode_checked_value(&Value::Object(fields), format, Names::Unchecked)
 }
 

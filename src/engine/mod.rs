@@ -10,6 +10,7 @@
 pub mod db;
 mod output;
 mod preflight;
+pub mod store;
 
 pub use db::{Change, Db, Doc, DocError, Effect, Fields, MapResult, TableChanges};
 pub use output::write_snapshot;

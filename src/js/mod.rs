@@ -289,6 +289,17 @@ impl Worker {
         })
     }
 
+    /// Applies the JavaScript function `f` (source text) to the export
+    /// `export` of `file`, and gives the string it returns.
+    pub fn eval_export(&self, file: &str, export: &str, f: &str) -> Result<String, JsError> {
+        self.context.with(|ctx| {
+            let ns = self.namespace(&ctx, file)?;
+            let target: rquickjs::Value = ns.get(export).map_err(|e| caught(&ctx, e))?;
+            let f: Function = ctx.eval(f).catch(&ctx).map_err(from_caught)?;
+            f.call((target,)).catch(&ctx).map_err(from_caught)
+        })
+    }
+
     /// A migration's settings: (table, batch size, parallelize).
     pub fn migration_settings(
         &self,

@@ -99,6 +99,7 @@ pub(crate) fn insert_counted(
                 table: table.to_owned(),
                 id: format!("new row for {key}"),
                 reason,
+                stack: None,
             }),
         }
     }

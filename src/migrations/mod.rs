@@ -15,6 +15,7 @@ mod init;
 pub mod js;
 mod migrate_parameter_structure;
 pub mod migrate_video_parameters;
+pub mod user;
 
 use std::collections::BTreeMap;
 
@@ -46,7 +47,7 @@ impl Mode {
 /// A migration the tool can run.
 pub trait Migration: Sync {
     /// The function's name in the app (`migrateVideoParameters`).
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &str;
     /// One line for `convex-snapshot list`.
     fn description(&self) -> &'static str;
     /// True when it never writes (it then needs no output archive).
@@ -109,6 +110,19 @@ pub struct Outcome {
     pub result: Vec<(&'static str, serde_json::Value)>,
     pub warnings: Vec<String>,
     pub errors: Vec<DocError>,
+    /// What user code printed, with the document it ran on.
+    pub logs: Vec<LogLine>,
+    /// Why the run must fail whatever the flags (user code threw), if it must.
+    pub fails_run: Option<String>,
+}
+
+/// A line user code printed (`console.log` and friends).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogLine {
+    /// The `_id` of the document the call ran on.
+    pub id: String,
+    pub level: String,
+    pub text: String,
 }
 
 impl Outcome {
@@ -126,7 +140,7 @@ pub const MAX_LISTED: usize = 100;
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
-    pub migration: &'static str,
+    pub migration: String,
     pub mode: Mode,
     /// Under the original names, plus fixed mode's extras.
     pub result: serde_json::Map<String, serde_json::Value>,
@@ -136,6 +150,12 @@ pub struct Report {
     /// nothing, and `--strict` fails).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing_tables: Vec<String>,
+    /// What user code printed.
+    #[serde(skip_serializing_if = "Listed::is_empty")]
+    pub logs: Listed<LogLine>,
+    /// Why this migration fails the run (user code threw), if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fails_run: Option<String>,
     /// Rows inserted, updated and deleted per table.
     pub tables: BTreeMap<String, TableChanges>,
 }
@@ -148,6 +168,10 @@ pub struct Listed<T> {
 }
 
 impl<T> Listed<T> {
+    fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
     fn new(mut all: Vec<T>) -> Listed<T> {
         let total = all.len();
         all.truncate(MAX_LISTED);
@@ -175,7 +199,7 @@ pub fn run(migration: &dyn Migration, db: &mut Db, mode: Mode) -> Result<Report>
         );
     }
     Ok(Report {
-        migration: migration.name(),
+        migration: migration.name().to_owned(),
         mode,
         result: outcome
             .result
@@ -185,6 +209,8 @@ pub fn run(migration: &dyn Migration, db: &mut Db, mode: Mode) -> Result<Report>
         warnings: Listed::new(outcome.warnings),
         error_details: Listed::new(outcome.errors),
         missing_tables: missing,
+        logs: Listed::new(outcome.logs),
+        fails_run: outcome.fails_run,
         tables: db.take_changes(),
     })
 }
@@ -219,6 +245,13 @@ impl Report {
         }
         for e in self.error_details.listed.iter().take(SHOWN) {
             let _ = write!(s, "\n  error: {} {}: {}", e.table, e.id, e.reason);
+        }
+        for l in self.logs.listed.iter().take(SHOWN) {
+            let _ = write!(s, "\n  console.{} [{}]: {}", l.level, l.id, l.text);
+        }
+        if self.logs.total > SHOWN {
+            let more = self.logs.total - SHOWN;
+            let _ = write!(s, "\n  … {more} more lines printed (all in --report)");
         }
         if self.error_details.total > SHOWN {
             let more = self.error_details.total - SHOWN;

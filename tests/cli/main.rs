@@ -14,4 +14,5 @@ mod migrations;
 mod real_fixture;
 mod safety;
 mod unpack;
+mod user_migrations;
 mod validate;

@@ -1,0 +1,937 @@
+//! A migration from the user's own functions folder: `migrateOne` of
+//! `@convex-dev/migrations` or convex-helpers' `makeMigration`, run in the
+//! embedded JavaScript engine with the component's semantics:
+//!
+//! - documents are visited in pages of the migration's batch size, in the
+//!   order of the table's index (`by_creation_time`, or `customRange`'s
+//!   index, bounds and filter); each page is read when it starts, so each
+//!   call receives its document as the page read it;
+//! - a full page is always followed by one more, so documents inserted into
+//!   the table meanwhile are visited when a page reaches them;
+//! - each call runs after the one before it (a page at once with
+//!   `parallelize`), and `ctx.db` sees every write made before it;
+//! - a returned object with keys is applied as `ctx.db.patch`.
+//!
+//! A call that throws, or asks for something that cannot exist offline, is
+//! listed with its `_id`, message and stack, and the run fails (nothing is
+//! written). With `--on-throw stop`, the run does instead what the
+//! deployment does: the failing page rolls back, the pages before it stay,
+//! and the migration stops there.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::{LogLine, Migration, Mode, Outcome};
+use crate::engine::store::{Base, IndexKey, IndexSpec, Range, Writes, compare_values, field};
+use crate::engine::{Db, DocError};
+use crate::error::{Error, Result};
+use crate::id::DocumentId;
+use crate::js::{self, Export, FunctionName, Host, JsError, Limits, Project, Worker};
+use crate::value::{Map, Value};
+
+/// What to do when a call throws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnThrow {
+    /// Go on to find every document that throws; the run fails.
+    #[default]
+    List,
+    /// As the deployment: the failing page rolls back, the migration stops.
+    Stop,
+}
+
+/// A migration of the user's functions folder.
+pub struct UserMigration {
+    pub project: Arc<Project>,
+    pub name: FunctionName,
+    /// The module file (`migrations.ts`) and its export.
+    pub file: String,
+    pub display: String,
+    pub on_throw: OnThrow,
+    pub limits: Limits,
+}
+
+impl Migration for UserMigration {
+    fn name(&self) -> &str {
+        &self.display
+    }
+
+    fn description(&self) -> &'static str {
+        "a migration of the functions folder"
+    }
+
+    fn run(&self, db: &mut Db, _mode: Mode) -> Result<Outcome> {
+        run(self, db)
+    }
+}
+
+/// The schema's indexes (`schema.ts`'s default export), per table.
+fn schema_indexes(
+    worker: &Worker,
+) -> std::result::Result<BTreeMap<String, Vec<(String, Vec<String>)>>, JsError> {
+    let Some(file) = worker.project().schema_file() else {
+        return Ok(BTreeMap::new());
+    };
+    let json = worker.eval_export(&file, "default", "(s) => JSON.stringify(Object.fromEntries(Object.entries((s && s.tables) || {}).map(([t, d]) => [t, (d.indexes || []).map((i) => [i.indexDescriptor, i.fields])])))")?;
+    serde_json::from_str(&json).map_err(|e| JsError {
+        message: format!("internal: reading the schema's indexes: {e}"),
+        stack: None,
+    })
+}
+
+/// `Math.random()`'s seed for a call: from the migration and the document.
+fn seed(migration: &str, id: &str) -> [u32; 4] {
+    let mut h = Sha256::new();
+    h.update(migration.as_bytes());
+    h.update([0]);
+    h.update(id.as_bytes());
+    let d = h.finalize();
+    std::array::from_fn(|i| u32::from_le_bytes(d[4 * i..4 * i + 4].try_into().expect("4 bytes")))
+}
+
+/// The visit order of a migration: its index, range, filters and direction.
+struct Order {
+    table: String,
+    spec: IndexSpec,
+    range: Range,
+    filters: Vec<serde_json::Value>,
+    descending: bool,
+}
+
+fn js_error(context: &str, e: JsError) -> Error {
+    Error::Usage(format!("{context}: {}", with_location(&e)))
+}
+
+/// A message with where it happened in the user's files, if known.
+fn with_location(e: &JsError) -> String {
+    match e.stack.as_deref().and_then(user_frame) {
+        Some(at) => format!("{} (at {at})", e.message),
+        None => e.message.clone(),
+    }
+}
+
+/// The first frame of a stack that is in the user's files.
+fn user_frame(stack: &str) -> Option<String> {
+    stack.lines().map(str::trim).find_map(|line| {
+        let at = line.strip_prefix("at ")?;
+        let inside = at
+            .rsplit_once(" (")
+            .map(|(_, l)| l.trim_end_matches(')'))
+            .unwrap_or(at);
+        (!inside.starts_with("convex-snapshot:")
+            && !inside.starts_with("convex/")
+            && !inside.starts_with("@convex-dev/")
+            && !inside.starts_with("convex-helpers/")
+            && !inside.starts_with("_generated/"))
+        .then(|| at.to_owned())
+    })
+}
+
+fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
+    let (now_ms, _) = db.clock();
+    let mut worker = Worker::new(m.project.clone(), now_ms as f64, m.limits)
+        .map_err(|e| js_error("starting the JavaScript engine", e))?;
+    let export = m.name.export.as_str();
+    let (table, batch, parallelize) = worker
+        .migration_settings(&m.file, export)
+        .map_err(|e| js_error(&m.display, e))?;
+    let indexes = schema_indexes(&worker).map_err(|e| js_error("loading schema.ts", e))?;
+    let scratch = crate::scratch::Scratch::new_in(db.temp_dir())?;
+    let base = Arc::new(Base::new(db, scratch.path(), indexes)?);
+    let mut writes = Writes::new(base.clone(), db, scratch.path())?;
+    let order = order_of(&worker, m, &table, &base)?;
+    let batch = if batch.is_finite() && batch >= 1.0 {
+        batch as usize
+    } else {
+        100
+    };
+
+    let mut out = Outcome::default();
+    let mut errors: Vec<DocError> = Vec::new();
+    let mut logs: Vec<LogLine> = Vec::new();
+    let mut visited = 0u64;
+    let mut pages = 0u64;
+    let mut stopped_at: Option<(u64, String)> = None;
+    let mut cursor: Option<IndexKey> = None;
+    loop {
+        // The page, read at its start.
+        let page = next_page(&writes, &order, cursor.as_ref(), batch)?;
+        pages += 1;
+        let full = page.len() == batch;
+        if let Some((key, _)) = page.last() {
+            cursor = Some(key.clone());
+        }
+        writes.open();
+        let mut page_failed = false;
+        let texts: Vec<(String, String)> = page
+            .iter()
+            .map(|(_, doc)| {
+                let id = doc
+                    .get("_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                (id, js::bridge::encode(&Value::Object(doc.clone())))
+            })
+            .collect();
+        if parallelize {
+            visited += texts.len() as u64;
+            let first = texts.first().map(|t| t.0.clone()).unwrap_or_default();
+            let host = CallHost::new(writes, &first);
+            let docs: Vec<String> = texts.iter().map(|t| t.1.clone()).collect();
+            let (r, host) = worker.with_host(host, |w| {
+                w.migrate_page(&m.file, export, docs, seed(&m.display, &first))
+            });
+            writes = host.writes;
+            logs.extend(host.logs);
+            if let Err(e) = r {
+                page_failed = true;
+                errors.push(doc_error(
+                    &table,
+                    &first,
+                    &e,
+                    "(a page run with parallelize)",
+                ));
+            }
+        } else {
+            for (id, text) in &texts {
+                visited += 1;
+                writes.open();
+                let host = CallHost::new(writes, id);
+                let (r, host) = worker.with_host(host, |w| {
+                    w.migrate_one(&m.file, export, text, seed(&m.display, id))
+                });
+                writes = host.writes;
+                logs.extend(host.logs);
+                match r {
+                    Ok(()) => writes.commit()?,
+                    Err(e) => {
+                        writes.discard();
+                        errors.push(doc_error(&table, id, &e, ""));
+                        page_failed = true;
+                        if m.on_throw == OnThrow::Stop {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        if page_failed && m.on_throw == OnThrow::Stop {
+            writes.discard();
+            let first = texts.first().map(|t| t.0.clone()).unwrap_or_default();
+            stopped_at = Some((pages, first));
+            break;
+        }
+        writes.commit()?;
+        if !full {
+            break;
+        }
+    }
+    let counts = writes.counts.clone();
+    let failed_docs = errors.len();
+    if failed_docs == 0 || m.on_throw == OnThrow::Stop {
+        writes.apply(db)?;
+    }
+    drop(scratch);
+    out.count("visited", visited)
+        .count("pages", pages)
+        .count("failed", failed_docs as u64);
+    out.result.push((
+        "writes",
+        serde_json::to_value(&counts).expect("serializable"),
+    ));
+    if let Some((page, first)) = &stopped_at {
+        out.warnings.push(format!(
+            "stopped as the deployment would: page {page} (starting at {first}) threw and rolled back; the pages before it were kept, the rest untouched"
+        ));
+        out.fails_run = Some(format!("{} stopped at page {page}", m.display));
+    } else if failed_docs > 0 {
+        out.fails_run = Some(format!(
+            "{failed_docs} document(s) of {} threw in {}; nothing is written (see --on-throw stop to keep what the deployment would)",
+            table, m.display
+        ));
+    }
+    out.errors = errors;
+    out.logs = logs;
+    Ok(out)
+}
+
+fn doc_error(table: &str, id: &str, e: &JsError, note: &str) -> DocError {
+    DocError {
+        table: table.to_owned(),
+        id: id.to_owned(),
+        reason: format!("{}{note}", with_location(e)),
+        stack: e.stack.clone().filter(|s| !s.is_empty()),
+    }
+}
+
+/// The migration's visit order: `customRange`'s query, or the table by
+/// `by_creation_time`.
+fn order_of(worker: &Worker, m: &UserMigration, table: &str, base: &Base) -> Result<Order> {
+    let desc = worker
+        .custom_range(&m.file, &m.name.export)
+        .map_err(|e| js_error(&format!("{}: customRange", m.display), e))?;
+    let Some(desc) = desc else {
+        return Ok(Order {
+            table: table.to_owned(),
+            spec: IndexSpec::by_creation_time(),
+            range: Range::default(),
+            filters: Vec::new(),
+            descending: false,
+        });
+    };
+    let q = Query::parse(&desc, base)
+        .map_err(|e| Error::Usage(format!("{}: customRange: {e}", m.display)))?;
+    Ok(Order {
+        table: q.table,
+        spec: q.spec,
+        range: q.range,
+        filters: q.filters,
+        descending: q.descending,
+    })
+}
+
+/// The next page: up to `n` documents after `cursor` in the order, as the
+/// run sees the table now.
+fn next_page(
+    writes: &Writes,
+    order: &Order,
+    cursor: Option<&IndexKey>,
+    n: usize,
+) -> Result<Vec<(IndexKey, Map)>> {
+    let mut all = writes.scan(&order.table, &order.spec, &order.range)?;
+    if order.descending {
+        all.reverse();
+    }
+    let by_id = order.spec.by_id;
+    let mut page = Vec::new();
+    for (key, doc) in all {
+        if let Some(c) = cursor {
+            let past = match order.descending {
+                false => key.cmp(c, by_id) == std::cmp::Ordering::Greater,
+                true => key.cmp(c, by_id) == std::cmp::Ordering::Less,
+            };
+            if !past {
+                continue;
+            }
+        }
+        if !passes(&order.filters, &doc).map_err(Error::Usage)? {
+            continue;
+        }
+        page.push((key, doc));
+        if page.len() == n {
+            break;
+        }
+    }
+    Ok(page)
+}
+
+/// A query from user code, parsed.
+struct Query {
+    table: String,
+    system: bool,
+    spec: IndexSpec,
+    range: Range,
+    filters: Vec<serde_json::Value>,
+    descending: bool,
+}
+
+impl Query {
+    fn parse(desc: &str, base: &Base) -> std::result::Result<Query, String> {
+        let d: serde_json::Value =
+            serde_json::from_str(desc).map_err(|e| format!("internal: {e}"))?;
+        let table = d["table"].as_str().unwrap_or_default().to_owned();
+        let system = d["system"].as_bool().unwrap_or(false);
+        let spec = match d["index"].as_str() {
+            None => IndexSpec::by_creation_time(),
+            Some(name) => base.index_spec(&table, name)?,
+        };
+        let mut ops = Vec::new();
+        for op in d["range"].as_array().into_iter().flatten() {
+            let value = js::bridge::from_json(&op[2])?;
+            ops.push((
+                op[0].as_str().unwrap_or_default().to_owned(),
+                op[1].as_str().unwrap_or_default().to_owned(),
+                value,
+            ));
+        }
+        let range = Range::new(&spec, ops)?;
+        let filters = d["filters"].as_array().cloned().unwrap_or_default();
+        let descending = d["order"].as_str() == Some("desc");
+        Ok(Query {
+            table,
+            system,
+            spec,
+            range,
+            filters,
+            descending,
+        })
+    }
+}
+
+/// True when every filter holds for `doc`.
+fn passes(filters: &[serde_json::Value], doc: &Map) -> std::result::Result<bool, String> {
+    for f in filters {
+        if eval(f, doc)? != Some(Value::Bool(true)) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A filter expression's value on `doc` (`None` is `undefined`).
+fn eval(e: &serde_json::Value, doc: &Map) -> std::result::Result<Option<Value>, String> {
+    let op = e["__expr"].as_str().unwrap_or_default();
+    if op == "field" {
+        return Ok(field(doc, e["path"].as_str().unwrap_or_default()).cloned());
+    }
+    if op == "literal" {
+        return js::bridge::from_json(&e["value"]);
+    }
+    let args: Vec<Option<Value>> = e["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| eval(a, doc))
+        .collect::<std::result::Result<_, _>>()?;
+    let cmp = |i: usize, j: usize| compare_values(args[i].as_ref(), args[j].as_ref());
+    let boolean = |v: &Option<Value>| match v {
+        Some(Value::Bool(b)) => Ok(*b),
+        other => Err(format!(
+            "q.{op} needs booleans, got {}",
+            other.as_ref().map_or("undefined", Value::type_name)
+        )),
+    };
+    use std::cmp::Ordering::*;
+    Ok(Some(match op {
+        "eq" => Value::Bool(cmp(0, 1) == Equal),
+        "neq" => Value::Bool(cmp(0, 1) != Equal),
+        "lt" => Value::Bool(cmp(0, 1) == Less),
+        "lte" => Value::Bool(cmp(0, 1) != Greater),
+        "gt" => Value::Bool(cmp(0, 1) == Greater),
+        "gte" => Value::Bool(cmp(0, 1) != Less),
+        "and" => Value::Bool(
+            args.iter()
+                .map(boolean)
+                .collect::<std::result::Result<Vec<_>, _>>()?
+                .into_iter()
+                .all(|b| b),
+        ),
+        "or" => Value::Bool(
+            args.iter()
+                .map(boolean)
+                .collect::<std::result::Result<Vec<_>, _>>()?
+                .into_iter()
+                .any(|b| b),
+        ),
+        "not" => Value::Bool(!boolean(&args[0])?),
+        "add" | "sub" | "mul" | "div" | "mod" | "neg" => return arithmetic(op, &args),
+        other => return Err(format!("unknown filter operator {other}")),
+    }))
+}
+
+fn arithmetic(op: &str, args: &[Option<Value>]) -> std::result::Result<Option<Value>, String> {
+    let bad = || format!("q.{op} needs two numbers of the same type");
+    Ok(Some(match (op, args) {
+        ("neg", [Some(Value::Float64(a))]) => Value::Float64(-a),
+        ("neg", [Some(Value::Int64(a))]) => Value::Int64(a.wrapping_neg()),
+        (_, [Some(Value::Float64(a)), Some(Value::Float64(b))]) => Value::Float64(match op {
+            "add" => a + b,
+            "sub" => a - b,
+            "mul" => a * b,
+            "div" => a / b,
+            _ => a % b,
+        }),
+        (_, [Some(Value::Int64(a)), Some(Value::Int64(b))]) => Value::Int64(match op {
+            "add" => a.wrapping_add(*b),
+            "sub" => a.wrapping_sub(*b),
+            "mul" => a.wrapping_mul(*b),
+            "div" => a.checked_div(*b).ok_or("q.div by zero")?,
+            _ => a.checked_rem(*b).ok_or("q.mod by zero")?,
+        }),
+        _ => return Err(bad()),
+    }))
+}
+
+/// `ctx.db` of one call: reads see the writes before it; its own writes go
+/// into the open layer.
+struct CallHost {
+    writes: Writes,
+    /// The document the call runs on (new rows' IDs derive from it).
+    source: String,
+    inserts: u32,
+    logs: Vec<LogLine>,
+}
+
+impl CallHost {
+    fn new(writes: Writes, source: &str) -> CallHost {
+        CallHost {
+            writes,
+            source: source.to_owned(),
+            inserts: 0,
+            logs: Vec::new(),
+        }
+    }
+
+    /// The table number and internal bytes of an ID, checked against the
+    /// table a call named, as Convex checks them.
+    fn resolve(
+        &self,
+        table: Option<&str>,
+        id: &str,
+        method: &str,
+    ) -> std::result::Result<Option<(u32, [u8; 16])>, String> {
+        let Ok(decoded) = DocumentId::decode(id) else {
+            return Err(format!(
+                "Invalid argument `id` for `db.{method}`: \"{id}\" is not a valid document ID"
+            ));
+        };
+        if let Some(table) = table {
+            let Some(number) = self.writes.number(table) else {
+                return Err(format!(
+                    "Invalid argument `id` for `db.{method}`: the table {table} does not exist"
+                ));
+            };
+            if number != decoded.table_number {
+                let actual = self
+                    .writes
+                    .table_name(decoded.table_number)
+                    .unwrap_or_else(|| format!("number {}", decoded.table_number));
+                return Err(format!(
+                    "Invalid argument `id`, expected ID in table '{table}' but got ID in table '{actual}'"
+                ));
+            }
+        }
+        Ok(self
+            .writes
+            .table_name(decoded.table_number)
+            .map(|_| (decoded.table_number, decoded.internal)))
+    }
+
+    fn system_table(&self, number: u32) -> bool {
+        self.writes.table_name(number).is_none()
+            && self.writes.base().storage().iter().any(|d| {
+                d.get("_id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| DocumentId::decode(s).ok())
+                    .is_some_and(|i| i.table_number == number)
+            })
+    }
+
+    fn run_query(&self, desc: &str) -> std::result::Result<(Query, Vec<(IndexKey, Map)>), String> {
+        let q = Query::parse(desc, self.writes.base())?;
+        if q.system {
+            if q.table != "_storage" {
+                return Err(format!(
+                    "the system table {} is not in a snapshot; only _storage is",
+                    q.table
+                ));
+            }
+            let mut docs: Vec<(IndexKey, Map)> = self
+                .writes
+                .base()
+                .storage()
+                .iter()
+                .map(|d| (IndexKey::of(&IndexSpec::by_creation_time(), d), d.clone()))
+                .filter(|(k, d)| {
+                    q.range.contains(
+                        k,
+                        &q.spec,
+                        d.get("_id").and_then(Value::as_str).unwrap_or_default(),
+                    )
+                })
+                .collect();
+            if q.descending {
+                docs.reverse();
+            }
+            return Ok((q, docs));
+        }
+        let mut docs = self
+            .writes
+            .scan(&q.table, &q.spec, &q.range)
+            .map_err(|e| format!("{e:#}"))?;
+        if q.descending {
+            docs.reverse();
+        }
+        Ok((q, docs))
+    }
+}
+
+fn encode_docs(docs: impl Iterator<Item = Map>) -> String {
+    let items: Vec<Value> = docs.map(Value::Object).collect();
+    js::bridge::encode(&Value::Array(items))
+}
+
+impl Host for CallHost {
+    fn get(
+        &mut self,
+        table: Option<&str>,
+        id: &str,
+        system: bool,
+    ) -> std::result::Result<Option<String>, String> {
+        if system {
+            let doc = self
+                .writes
+                .base()
+                .storage()
+                .iter()
+                .find(|d| d.get("_id").and_then(Value::as_str) == Some(id));
+            return Ok(doc.map(|d| js::bridge::encode(&Value::Object(d.clone()))));
+        }
+        let Some((number, internal)) = self.resolve(table, id, "get")? else {
+            return Ok(None);
+        };
+        let doc = self
+            .writes
+            .get(number, &internal)
+            .map_err(|e| format!("{e:#}"))?;
+        Ok(doc.map(|d| js::bridge::encode(&Value::Object(d))))
+    }
+
+    fn query(&mut self, desc: &str, limit: Option<usize>) -> std::result::Result<String, String> {
+        let (q, docs) = self.run_query(desc)?;
+        let mut out = Vec::new();
+        for (_, doc) in docs {
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
+            if passes(&q.filters, &doc)? {
+                out.push(doc);
+            }
+        }
+        Ok(encode_docs(out.into_iter()))
+    }
+
+    fn paginate(
+        &mut self,
+        desc: &str,
+        num_items: f64,
+        cursor: Option<&str>,
+    ) -> std::result::Result<String, String> {
+        if !(num_items >= 1.0) {
+            return Err(format!(
+                "paginate: numItems must be a positive number, got {num_items}"
+            ));
+        }
+        let n = num_items as usize;
+        let (q, docs) = self.run_query(desc)?;
+        let after: Option<IndexKey> = match cursor {
+            None | Some("") => None,
+            Some(c) => Some(decode_cursor(c, &q.spec)?),
+        };
+        let mut page = Vec::new();
+        let mut last: Option<IndexKey> = None;
+        for (key, doc) in docs {
+            if let Some(a) = &after {
+                let c = key.cmp(a, q.spec.by_id);
+                let past = if q.descending {
+                    c == std::cmp::Ordering::Less
+                } else {
+                    c == std::cmp::Ordering::Greater
+                };
+                if !past {
+                    continue;
+                }
+            }
+            last = Some(key);
+            if passes(&q.filters, &doc)? {
+                page.push(doc);
+            }
+            if page.len() == n {
+                break;
+            }
+        }
+        // As the migrations component sees it: a full page is never the
+        // last; the next (perhaps empty) one is.
+        let is_done = page.len() < n;
+        let continue_cursor = last.map(|k| encode_cursor(&k)).unwrap_or_default();
+        let mut result = Map::new();
+        result.insert("continueCursor".into(), Value::String(continue_cursor));
+        result.insert("isDone".into(), Value::Bool(is_done));
+        result.insert(
+            "page".into(),
+            Value::Array(page.into_iter().map(Value::Object).collect()),
+        );
+        Ok(js::bridge::encode(&Value::Object(result)))
+    }
+
+    fn insert(&mut self, table: &str, value: &str) -> std::result::Result<String, String> {
+        let v = js::bridge::decode(value)?;
+        let Value::Object(fields) = v else {
+            return Err("db.insert needs an object".into());
+        };
+        for system in ["_id", "_creationTime"] {
+            if fields.contains_key(system) {
+                return Err(format!(
+                    "Failed to insert or update a document in table \"{table}\" because it does not match the schema: the system field {system} is set by Convex"
+                ));
+            }
+        }
+        self.inserts += 1;
+        let source = format!("{}#{}", self.source, self.inserts);
+        self.writes.insert(table, fields, &source)
+    }
+
+    fn patch(
+        &mut self,
+        table: Option<&str>,
+        id: &str,
+        patch: &str,
+    ) -> std::result::Result<(), String> {
+        let (number, internal) = self.target(table, id, "patch", "Patch")?;
+        let Some(mut doc) = self
+            .writes
+            .get(number, &internal)
+            .map_err(|e| format!("{e:#}"))?
+        else {
+            return Err(format!("Patch on non-existent document with ID \"{id}\""));
+        };
+        for (k, v) in js::bridge::decode_patch(patch)? {
+            if k == "_id" || k == "_creationTime" {
+                if v.is_some() && v.as_ref() != doc.get(&k) {
+                    return Err(format!(
+                        "Provided `{k}` field value does not match the document's ({id})"
+                    ));
+                }
+                continue;
+            }
+            match v {
+                Some(v) => {
+                    doc.insert(k, v);
+                }
+                None => {
+                    doc.remove(&k);
+                }
+            }
+        }
+        self.writes.update(number, &internal, doc, false)
+    }
+
+    fn replace(
+        &mut self,
+        table: Option<&str>,
+        id: &str,
+        value: &str,
+    ) -> std::result::Result<(), String> {
+        let (number, internal) = self.target(table, id, "replace", "Replace")?;
+        let Some(doc) = self
+            .writes
+            .get(number, &internal)
+            .map_err(|e| format!("{e:#}"))?
+        else {
+            return Err(format!("Replace on non-existent document with ID \"{id}\""));
+        };
+        let Value::Object(mut new) = js::bridge::decode(value)? else {
+            return Err("db.replace needs an object".into());
+        };
+        for k in ["_id", "_creationTime"] {
+            if let Some(v) = new.get(k)
+                && Some(v) != doc.get(k)
+            {
+                return Err(format!(
+                    "Provided `{k}` field value does not match the document's ({id})"
+                ));
+            }
+            if let Some(v) = doc.get(k) {
+                new.insert(k.to_owned(), v.clone());
+            }
+        }
+        self.writes.update(number, &internal, new, true)
+    }
+
+    fn remove(&mut self, table: Option<&str>, id: &str) -> std::result::Result<(), String> {
+        let (number, internal) = self.target(table, id, "delete", "Delete")?;
+        if self
+            .writes
+            .get(number, &internal)
+            .map_err(|e| format!("{e:#}"))?
+            .is_none()
+        {
+            return Err("Delete on non-existent doc".into());
+        }
+        self.writes.delete(number, &internal);
+        Ok(())
+    }
+
+    fn normalize_id(&mut self, table: &str, id: &str) -> Option<String> {
+        let decoded = DocumentId::decode(id).ok()?;
+        (self.writes.number(table) == Some(decoded.table_number)).then(|| id.to_owned())
+    }
+
+    fn log(&mut self, level: &str, text: &str) {
+        self.logs.push(LogLine {
+            id: self.source.clone(),
+            level: level.to_owned(),
+            text: text.to_owned(),
+        });
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
+}
+
+impl CallHost {
+    /// The document a write names, which must exist in a user table.
+    fn target(
+        &self,
+        table: Option<&str>,
+        id: &str,
+        method: &str,
+        what: &str,
+    ) -> std::result::Result<(u32, [u8; 16]), String> {
+        if let Ok(d) = DocumentId::decode(id)
+            && self.system_table(d.table_number)
+        {
+            return Err("System tables (prefixed with `_`) are read-only.".into());
+        }
+        match self.resolve(table, id, method)? {
+            Some(t) => Ok(t),
+            None => Err(format!("{what} on non-existent document with ID \"{id}\"")),
+        }
+    }
+}
+
+/// A page cursor: the key of the page's last document, as text.
+fn encode_cursor(key: &IndexKey) -> String {
+    let values: Vec<Value> = key
+        .values
+        .iter()
+        .map(|v| match v {
+            None => Value::Array(vec![]),
+            Some(v) => Value::Array(vec![v.clone()]),
+        })
+        .collect();
+    let mut m = Map::new();
+    m.insert("v".into(), Value::Array(values));
+    m.insert("t".into(), Value::Float64(key.creation_time));
+    m.insert("i".into(), Value::Bytes(key.id.to_vec()));
+    js::bridge::encode(&Value::Object(m))[1..].to_owned()
+}
+
+fn decode_cursor(text: &str, spec: &IndexSpec) -> std::result::Result<IndexKey, String> {
+    let bad = || format!("{text:?} is not a cursor of this query");
+    let Value::Object(m) = js::bridge::decode(text).map_err(|_| bad())? else {
+        return Err(bad());
+    };
+    let values: Vec<Option<Value>> = match m.get("v") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Value::Array(x) => x.first().cloned(),
+                _ => None,
+            })
+            .collect(),
+        _ => return Err(bad()),
+    };
+    if values.len() != spec.fields.len() {
+        return Err(bad());
+    }
+    let creation_time = match m.get("t") {
+        Some(Value::Float64(t)) => *t,
+        _ => return Err(bad()),
+    };
+    let id: [u8; 16] = match m.get("i") {
+        Some(Value::Bytes(b)) => b.as_slice().try_into().map_err(|_| bad())?,
+        _ => return Err(bad()),
+    };
+    Ok(IndexKey {
+        values: values.into(),
+        creation_time,
+        id,
+    })
+}
+
+/// The migrations and runners a functions folder defines, file by file,
+/// with the line each is defined on.
+pub struct Listing {
+    pub file: String,
+    /// The file's exports, or why the file does not load.
+    pub exports: std::result::Result<Vec<(Export, usize)>, String>,
+}
+
+/// Loads every module of the folder and lists what each exports.
+pub fn list(project: &Arc<Project>) -> Result<Vec<Listing>> {
+    let worker = Worker::new(project.clone(), 0.0, Limits::default())
+        .map_err(|e| js_error("starting the JavaScript engine", e))?;
+    let mut out = Vec::new();
+    for file in project.function_files() {
+        let exports = worker
+            .exports(&file)
+            .map(|list| {
+                let text = std::fs::read_to_string(project.root.join(&file)).unwrap_or_default();
+                list.into_iter()
+                    .map(|e| {
+                        let line = text
+                            .lines()
+                            .position(|l| {
+                                let l = l.trim_start();
+                                l.starts_with(&format!("export const {} ", e.name))
+                                    || l.starts_with(&format!("export const {}=", e.name))
+                                    || (e.name == "default" && l.starts_with("export default"))
+                            })
+                            .map_or(0, |i| i + 1);
+                        (e, line)
+                    })
+                    .collect()
+            })
+            .map_err(|e| with_location(&e));
+        out.push(Listing { file, exports });
+    }
+    Ok(out)
+}
+
+/// What a name in the folder is: a migration, or a runner of migrations.
+pub enum Found {
+    Migration { file: String, name: FunctionName },
+    Runner { file: String, list: Vec<String> },
+}
+
+/// Finds `name` in the folder: `Ok(None)` when the folder has no such
+/// module or export, an error when it has one that is not a migration (or
+/// does not load).
+pub fn find(project: &Arc<Project>, name: &str) -> Result<Option<Found>> {
+    let Some(parsed) = FunctionName::parse(name) else {
+        return Ok(None);
+    };
+    let Some(file) = project.module_file(&parsed.module) else {
+        return Ok(None);
+    };
+    let worker = Worker::new(project.clone(), 0.0, Limits::default())
+        .map_err(|e| js_error("starting the JavaScript engine", e))?;
+    let exports = worker.exports(&file).map_err(|e| js_error(&file, e))?;
+    let Some(export) = exports.iter().find(|e| e.name == parsed.export) else {
+        let migrations: Vec<String> = exports
+            .iter()
+            .filter(|e| e.kind == "migration" || e.kind == "runner")
+            .map(|e| format!("{}:{}", parsed.module, e.name))
+            .collect();
+        return Err(Error::Usage(format!(
+            "{file} has no export {}; its migrations are: {}",
+            parsed.export,
+            if migrations.is_empty() {
+                "none".into()
+            } else {
+                migrations.join(", ")
+            }
+        )));
+    };
+    match export.kind.as_str() {
+        "migration" => Ok(Some(Found::Migration { file, name: parsed })),
+        "runner" => match &export.runner {
+            Some(list) => Ok(Some(Found::Runner {
+                file,
+                list: list.clone(),
+            })),
+            None => Err(Error::Usage(format!(
+                "{} is a generic runner (`migrations.runner()`), which takes the migration to run as an argument; name the migration itself instead",
+                parsed.canonical()
+            ))),
+        },
+        other => Err(Error::Usage(format!(
+            "{} is a {other}, not a migration (`migrations.define` or `makeMigration`); whole functions are not run yet",
+            parsed.canonical()
+        ))),
+    }
+}
