@@ -155,3 +155,455 @@ export const dropLegacy = migrations.define({{
         r.stderr
     );
 }
+
+/// A folder with `migrations.ts` = HEADER + `body`, and `schema.ts`.
+fn folder(body: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("migrations.ts", format!("{HEADER}\n{body}")),
+        (
+            "schema.ts",
+            r#"import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+export default defineSchema({
+  users: defineTable({ name: v.string() }).index("by_email", ["email"]).index("by_team_and_age", ["team", "age"]),
+  posts: defineTable({ title: v.string() }).index("by_author", ["author"]),
+});
+"#
+            .to_owned(),
+        ),
+    ]
+}
+
+fn with(body: &str, tables: &[(&str, u32, Vec<String>)]) -> Case {
+    let files = folder(body);
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    case(tables, &refs)
+}
+
+fn users(rows: &[(u8, &str)]) -> (&'static str, u32, Vec<String>) {
+    ("users", 10001, rows.iter().map(|(n, f)| doc(10001, *n, f)).collect())
+}
+
+fn posts(rows: &[(u8, &str)]) -> (&'static str, u32, Vec<String>) {
+    ("posts", 10002, rows.iter().map(|(n, f)| doc(10002, *n, f)).collect())
+}
+
+/// The report of a `--json` run.
+fn report(r: &Run) -> Json {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr))
+}
+
+#[test]
+fn conversions_renames_and_int64_counters() {
+    let c = with(
+        r#"
+export const toNumber = migrations.define({
+  table: "users",
+  migrateOne: (ctx, u) => (typeof u.age === "string" ? { age: parseInt(u.age, 10) } : undefined),
+});
+export const rename = migrations.define({
+  table: "users",
+  migrateOne: (ctx, u) => {
+    if (u.fullName !== undefined) return { name: u.fullName, fullName: undefined };
+  },
+});
+export const bump = migrations.define({
+  table: "users",
+  migrateOne: (ctx, u) => ({ logins: (u.logins ?? 0n) + 1n }),
+});
+"#,
+        &[users(&[
+            (1, r#""age":"41","fullName":"Ada","logins":5"#),
+            (2, r#""age":30.0,"name":"Bo""#),
+        ])],
+    );
+    let (r, out) = c.migrate(&["migrations:toNumber", "migrations:rename", "migrations:bump"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let u = &out.unwrap()["users"];
+    assert_eq!(u[0], json!({"_creationTime": 1700000001000.5, "_id": id(10001, 1), "age": 41.0, "logins": 6, "name": "Ada"}));
+    // An Int64 stays an Int64 (written without a decimal point).
+    assert_eq!(u[1]["logins"], json!(1));
+    let text = String::from_utf8(read_zip(&c.dir.path().join("out.zip")).into_iter().find(|(n, _)| n == "users/documents.jsonl").unwrap().1).unwrap();
+    assert!(text.contains("\"logins\":6,") && text.contains("\"age\":41.0"), "{text}");
+}
+
+#[test]
+fn denormalization_lookups_inserts_and_deletes() {
+    let c = with(
+        r#"
+import { Id } from "./_generated/dataModel";
+export const authorName = migrations.define({
+  table: "posts",
+  migrateOne: async (ctx, post) => {
+    const author = await ctx.db.get(post.author as Id<"users">);
+    return { authorName: author?.name ?? null };
+  },
+});
+export const byEmail = migrations.define({
+  table: "posts",
+  migrateOne: async (ctx, post) => {
+    const u = await ctx.db.query("users").withIndex("by_email", (q) => q.eq("email", post.email)).unique();
+    if (u) await ctx.db.patch(post._id, { author: u._id });
+  },
+});
+export const audit = migrations.define({
+  table: "users",
+  migrateOne: async (ctx, u) => {
+    await ctx.db.insert("audit", { user: u._id, at: Date.now(), note: `saw ${u.name}` });
+  },
+});
+export const dropBanned = migrations.define({
+  table: "users",
+  migrateOne: async (ctx, u) => {
+    if (u.banned) await ctx.db.delete(u._id);
+  },
+});
+"#,
+        &[
+            users(&[
+                (1, r#""email":"a@x","name":"Ada""#),
+                (2, r#""banned":true,"email":"b@x","name":"Bo""#),
+            ]),
+            posts(&[
+                (1, &format!(r#""author":"{}","email":"b@x""#, id(10001, 1))),
+                (2, &format!(r#""author":"{}","email":"nobody""#, id(10001, 9))),
+            ]),
+        ],
+    );
+    let (r, out) = c.migrate(&[
+        "migrations:authorName",
+        "migrations:byEmail",
+        "migrations:audit",
+        "migrations:dropBanned",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = out.unwrap();
+    let p = &out["posts"];
+    assert_eq!(p[0]["authorName"], "Ada");
+    assert_eq!(p[1]["authorName"], Json::Null);
+    assert_eq!(p[0]["author"], json!(id(10001, 2)), "found by the index");
+    assert_eq!(p[1]["author"], json!(id(10001, 9)), "unique() found nothing: unchanged");
+    let audit = &out["audit"];
+    assert_eq!(audit.len(), 2);
+    assert_eq!(audit[0]["note"], "saw Ada");
+    assert_eq!(audit[0]["at"], json!(1754240000000.0));
+    assert_eq!(audit[0]["user"], json!(id(10001, 1)));
+    // New rows: valid IDs of a new table, creation times after `now`.
+    assert!(audit[0]["_id"].as_str().unwrap().starts_with('j'));
+    assert_eq!(audit[0]["_creationTime"], json!(1754240000000.0));
+    assert_eq!(audit[1]["_creationTime"], json!(1754240000000.001));
+    assert_eq!(out["users"].len(), 1, "Bo was deleted");
+    let rep = report(&r);
+    assert_eq!(rep["migrations"][2]["tables"]["audit"]["inserted"], 2);
+    assert_eq!(rep["migrations"][3]["tables"]["users"]["deleted"], 1);
+    let tables = String::from_utf8(read_zip(&c.dir.path().join("out.zip")).into_iter().find(|(n, _)| n == "_tables/documents.jsonl").unwrap().1).unwrap();
+    assert!(tables.contains(r#"{"name":"audit","id":10003}"#), "{tables}");
+}
+
+#[test]
+fn custom_range_batch_size_and_parallelize() {
+    let c = with(
+        r#"
+export const teenagers = migrations.define({
+  table: "users",
+  batchSize: 2,
+  customRange: (q) => q.withIndex("by_team_and_age", (q) => q.eq("team", "red").gte("age", 13).lt("age", 20)),
+  migrateOne: (ctx, u) => ({ teen: true }),
+});
+export const filtered = migrations.define({
+  table: "users",
+  customRange: (q) => q.filter((q) => q.eq(q.field("team"), "blue")),
+  migrateOne: (ctx, u) => ({ blue: true }),
+});
+export const together = migrations.define({
+  table: "users",
+  batchSize: 3,
+  parallelize: true,
+  migrateOne: async (ctx, u) => ({ seen: true }),
+});
+"#,
+        &[users(&[
+            (1, r#""age":12.0,"team":"red""#),
+            (2, r#""age":13.0,"team":"red""#),
+            (3, r#""age":19.0,"team":"red""#),
+            (4, r#""age":15.0,"team":"blue""#),
+            (5, r#""age":16.0,"team":"red""#),
+        ])],
+    );
+    let (r, out) = c.migrate(&["migrations:teenagers", "migrations:filtered", "migrations:together", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let u = &out.unwrap()["users"];
+    let teens: Vec<bool> = u.iter().map(|d| d.get("teen").is_some()).collect();
+    assert_eq!(teens, [false, true, true, false, true]);
+    let blues: Vec<bool> = u.iter().map(|d| d.get("blue").is_some()).collect();
+    assert_eq!(blues, [false, false, false, true, false]);
+    assert!(u.iter().all(|d| d["seen"] == true));
+    let rep = report(&r);
+    // 3 teenagers in pages of 2: a full page, then one of 1.
+    assert_eq!(rep["migrations"][0]["result"]["pages"], 2);
+    assert_eq!(rep["migrations"][0]["result"]["visited"], 3);
+    // 5 users in pages of 3 with parallelize.
+    assert_eq!(rep["migrations"][2]["result"]["pages"], 2);
+}
+
+#[test]
+fn a_runner_runs_its_list_in_order_once() {
+    let c = with(
+        r#"
+export const first = migrations.define({ table: "users", migrateOne: (ctx, u) => ({ step: 1 }) });
+export const second = migrations.define({ table: "users", migrateOne: (ctx, u) => ({ step: u.step + 1 }) });
+export const all = migrations.runner([internal.migrations.first, internal.migrations.second]);
+"#,
+        &[users(&[(1, "")])],
+    );
+    let (r, out) = c.migrate(&["migrations:all", "migrations:first"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(out.unwrap()["users"][0]["step"], json!(2.0), "first ran once, before second");
+    assert!(r.stderr.contains("[1/2] migrations:first") && r.stderr.contains("[2/2] migrations:second"), "{}", r.stderr);
+}
+
+#[test]
+fn reads_see_earlier_writes_and_each_call_gets_its_page_read_document() {
+    let body = r#"
+export const countUp = migrations.define({
+  table: "users",
+  migrateOne: async (ctx, u) => {
+    const c = await ctx.db.query("counters").first();
+    if (c === null) await ctx.db.insert("counters", { n: 1 });
+    else await ctx.db.patch(c._id, { n: c.n + 1 });
+  },
+});
+export const touchNext = migrations.define({
+  table: "users",
+  batchSize: BATCH,
+  migrateOne: async (ctx, u) => {
+    const fresh = await ctx.db.get(u._id);
+    const next = await ctx.db.query("users").withIndex("by_creation_time", (q) => q.gt("_creationTime", u._creationTime)).first();
+    if (next) await ctx.db.patch(next._id, { touched: true });
+    return { argSawTouch: u.touched === true, getSawTouch: fresh?.touched === true };
+  },
+});
+"#;
+    for (batch, arg_saw) in [(1, true), (3, false)] {
+        let c = with(&body.replace("BATCH", &batch.to_string()), &[users(&[(1, ""), (2, ""), (3, "")])]);
+        let (r, out) = c.migrate(&["migrations:countUp", "migrations:touchNext"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let out = out.unwrap();
+        assert_eq!(out["counters"].len(), 1);
+        assert_eq!(out["counters"][0]["n"], json!(3.0), "each call read the one before's write");
+        let u = &out["users"];
+        // Users 2 and 3 were touched by the call before them: ctx.db.get
+        // always sees it; the document passed in only when the page was
+        // read after that call (pages of 1), not within one page of 3.
+        assert_eq!(u[1]["getSawTouch"], true, "batch {batch}");
+        assert_eq!(u[2]["getSawTouch"], true, "batch {batch}");
+        assert_eq!(u[1]["argSawTouch"], arg_saw, "batch {batch}");
+        assert_eq!(u[2]["argSawTouch"], arg_saw, "batch {batch}");
+        assert_eq!(u[0]["argSawTouch"], false);
+    }
+}
+
+#[test]
+fn an_async_migration_that_patches_itself_and_inserts_it_then_visits() {
+    let c = with(
+        r#"
+export const selfPatch = migrations.define({
+  table: "users",
+  migrateOne: async (ctx, u) => {
+    await ctx.db.patch(u._id, { done: true });
+  },
+});
+export const grow = migrations.define({
+  table: "users",
+  batchSize: 2,
+  migrateOne: async (ctx, u) => {
+    if (!u.child) await ctx.db.insert("users", { child: true, parent: u._id });
+    return { visited: true };
+  },
+});
+"#,
+        &[users(&[(1, ""), (2, "")])],
+    );
+    let (r, out) = c.migrate(&["migrations:selfPatch", "migrations:grow", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let u = &out.unwrap()["users"];
+    assert_eq!(u.len(), 4);
+    assert!(u[..2].iter().all(|d| d["done"] == true));
+    // The page of 2 was full, so one more page visited the two new users.
+    assert!(u.iter().all(|d| d["visited"] == true), "{u:?}");
+    assert_eq!(report(&c.migrate(&["migrations:grow", "--json"]).0)["migrations"][0]["result"]["visited"], 4);
+}
+
+#[test]
+fn throws_loops_and_non_convex_values_fail_the_run_with_every_document() {
+    let c = with(
+        r#"
+export const strict = migrations.define({
+  table: "users",
+  migrateOne: async (ctx, u) => {
+    console.log("checking", u.name);
+    if (!u.email) throw new Error(`user ${u.name} has no email`);
+    return { ok: true };
+  },
+});
+export const spin = migrations.define({ table: "users", migrateOne: () => { while (true) {} } });
+export const dates = migrations.define({ table: "users", migrateOne: () => ({ when: new Date() }) });
+export const maps = migrations.define({ table: "users", migrateOne: () => ({ m: new Map() }) });
+export const holes = migrations.define({ table: "users", migrateOne: () => ({ a: [1, undefined] }) });
+export const dollars = migrations.define({ table: "users", migrateOne: () => ({ o: { $x: 1 } }) });
+export const huge = migrations.define({ table: "users", migrateOne: () => ({ n: 2n ** 64n }) });
+export const scheduler = migrations.define({ table: "users", migrateOne: (ctx) => ctx.scheduler.runAfter(0, "x") });
+"#,
+        &[users(&[(1, r#""email":"a@x","name":"Ada""#), (2, r#""name":"Bo""#), (3, r#""name":"Cy""#)])],
+    );
+    let (r, out) = c.migrate(&["migrations:strict", "--json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(out.is_none(), "nothing written");
+    let m = &report(&r)["migrations"][0];
+    assert_eq!(m["errorDetails"]["total"], 2);
+    let e = &m["errorDetails"]["listed"][0];
+    assert_eq!(e["id"], json!(id(10001, 2)));
+    assert!(e["reason"].as_str().unwrap().starts_with("user Bo has no email (at migrateOne (migrations.ts:"), "{e}");
+    assert!(e["stack"].as_str().unwrap().contains("migrations.ts:"), "{e}");
+    assert_eq!(m["logs"]["total"], 3);
+    assert_eq!(m["logs"]["listed"][1], json!({"id": id(10001, 2), "level": "log", "text": "checking Bo"}));
+    assert!(r.stderr.contains("2 document(s) of users threw in migrations:strict; nothing is written"), "{}", r.stderr);
+    for (name, needle) in [
+        ("spin", "took longer than"),
+        ("dates", "Date"),
+        ("maps", "Map[] is not a supported Convex type"),
+        ("holes", "undefined is not a valid Convex value (present at path .a[1]"),
+        ("dollars", "Field name $x starts with a '$', which is reserved."),
+        ("huge", "BigInt 18446744073709551616 does not fit into a 64-bit signed integer."),
+        ("scheduler", "ctx.scheduler.runAfter (scheduled functions) cannot run offline"),
+    ] {
+        let (r, out) = c.migrate(&[&format!("migrations:{name}"), "--json"]);
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        assert!(out.is_none());
+        let reason = report(&r)["migrations"][0]["errorDetails"]["listed"][0]["reason"].as_str().unwrap().to_owned();
+        assert!(reason.contains(needle), "{name}: {reason}");
+    }
+}
+
+#[test]
+fn on_throw_stop_keeps_the_pages_before_as_the_deployment_does() {
+    let c = with(
+        r#"
+export const mark = migrations.define({
+  table: "users",
+  batchSize: 2,
+  migrateOne: (ctx, u) => {
+    if (u.name === "Cy") throw new Error("no");
+    return { marked: true };
+  },
+});
+"#,
+        &[users(&[(1, r#""name":"Ada""#), (2, r#""name":"Bo""#), (3, r#""name":"Cy""#), (4, r#""name":"Di""#)])],
+    );
+    let (r, out) = c.migrate(&["migrations:mark", "--on-throw", "stop"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("page 2 (starting at"), "{}", r.stderr);
+    let u = &out.expect("written as the deployment would be left")["users"];
+    let marked: Vec<bool> = u.iter().map(|d| d.get("marked").is_some()).collect();
+    assert_eq!(marked, [true, true, false, false], "page 1 kept, page 2 rolled back, page 3 never ran");
+}
+
+#[test]
+fn the_clock_and_randomness_are_fixed_and_the_bytes_do_not_depend_on_threads() {
+    let c = with(
+        r#"
+export const stamp = migrations.define({
+  table: "users",
+  migrateOne: async (ctx, u) => {
+    const c = await ctx.db.query("counters").first();
+    if (c === null) await ctx.db.insert("counters", { n: 1 });
+    else await ctx.db.patch(c._id, { n: c.n + 1 });
+    return { at: Date.now(), lucky: Math.random(), year: new Date().getFullYear() };
+  },
+});
+"#,
+        &[users(&(1..=40).map(|n| (n, "")).collect::<Vec<_>>())],
+    );
+    let outs: Vec<Vec<u8>> = ["1", "2", "2"]
+        .iter()
+        .map(|t| {
+            let (r, _) = c.migrate(&["migrations:stamp", "--threads", t]);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            std::fs::read(c.dir.path().join("out.zip")).unwrap()
+        })
+        .collect();
+    assert_eq!(outs[0], outs[1], "threads 1 vs 2");
+    assert_eq!(outs[1], outs[2], "two runs");
+    let u = &tables_of(&c.dir.path().join("out.zip"))["users"];
+    assert_eq!(u[0]["at"], json!(1754240000000.0));
+    assert_eq!(u[0]["year"], json!(2025.0));
+    let luck: Vec<f64> = u.iter().map(|d| d["lucky"].as_f64().unwrap()).collect();
+    assert!(luck.iter().all(|x| (0.0..1.0).contains(x)));
+    assert_ne!(luck[0], luck[1], "seeded per document");
+}
+
+#[test]
+fn list_names_and_clashes() {
+    let c = with(
+        r#"
+export const setDefault = migrations.define({ table: "users", migrateOne: () => undefined });
+export const cleanupVideoFields = migrations.define({ table: "videos", migrateOne: () => undefined });
+export const both = migrations.runner([internal.migrations.setDefault]);
+"#,
+        &[users(&[(1, "")])],
+    );
+    let r = run(&["list".as_ref(), "--functions".as_ref(), c.functions.as_os_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("migrations:setDefault"), "{}", r.stdout);
+    assert!(r.stdout.contains("table users"), "{}", r.stdout);
+    assert!(r.stdout.contains("migrations.ts:"), "{}", r.stdout);
+    assert!(r.stdout.contains("migrations:both") && r.stdout.contains("runs migrations:setDefault"), "{}", r.stdout);
+    // A name both answer: an error that says how to pick each.
+    let (r, _) = c.migrate(&["migrations:cleanupVideoFields"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("write builtin:cleanupVideoFields for the built-in, or user:migrations:cleanupVideoFields for yours"), "{}", r.stderr);
+    let (r, _) = c.migrate(&["user:migrations:cleanupVideoFields"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (name, needle) in [
+        ("migrations:nope", "migrations.ts has no export nope; its migrations are: migrations:both, migrations:cleanupVideoFields, migrations:setDefault"),
+        ("api.migrations.setDefault", ""),
+        ("internal.migrations.setDefault", ""),
+        ("elsewhere:x", "unknown migration"),
+    ] {
+        let (r, _) = c.migrate(&[name]);
+        if needle.is_empty() {
+            assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        } else {
+            assert_eq!(r.code, 2, "{name}");
+            assert!(r.stderr.contains(needle), "{name}: {}", r.stderr);
+        }
+    }
+}
+
+#[test]
+fn convex_helpers_make_migration_and_syntax_errors() {
+    let files = [
+        (
+            "migrations.ts",
+            r#"import { makeMigration } from "convex-helpers/server/migrations";
+import { internalMutation } from "./_generated/server";
+const migration = makeMigration(internalMutation, { migrationTable: "migrations" });
+export const setFlag = migration({
+  table: "users",
+  batchSize: 1,
+  migrateOne: async (ctx, doc) => ({ flag: true }),
+});
+"#,
+        ),
+        ("broken.ts", "export const x = {\n  a: 1,\n  b: ;\n};\n"),
+    ];
+    let c = case(&[users(&[(1, ""), (2, "")])], &files);
+    let (r, out) = c.migrate(&["migrations:setFlag", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(out.unwrap()["users"].iter().all(|d| d["flag"] == true));
+    assert_eq!(report(&r)["migrations"][0]["result"]["pages"], 3);
+    let (r, _) = c.migrate(&["broken:x"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("broken.ts:3:"), "{}", r.stderr);
+}

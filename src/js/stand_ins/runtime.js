@@ -216,7 +216,7 @@ function untag(v) {
 
 /** Bridge JSON text back to a value: "P" + plain JSON, or "T" + tagged. */
 export function fromBridge(text) {
-  if (text === null) return null;
+  if (text === null || text === undefined) return null;
   const parsed = JSON.parse(text.slice(1));
   return text.charCodeAt(0) === 84 /* T */ ? untag(parsed) : parsed;
 }
