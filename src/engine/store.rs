@@ -117,6 +117,19 @@ fn creation_time(doc: &Map) -> f64 {
     }
 }
 
+/// A batch of rows read for a copy: its bytes, and each row's length and
+/// `_id`.
+type RowBatch = (Vec<u8>, Vec<(u32, Option<[u8; 16]>)>);
+
+/// A document by table number and internal `_id`.
+pub type DocKey = (u32, [u8; 16]);
+
+/// Which documents a scan keeps (a query's filters).
+pub type Keep<'a> = &'a dyn Fn(&Map) -> std::result::Result<bool, String>;
+
+/// The indexes of a schema, per table: (name, fields).
+pub type SchemaIndexes = BTreeMap<String, Vec<(String, Vec<String>)>>;
+
 /// One table's rows, copied where they can be read at an offset.
 pub struct Rows {
     file: File,
@@ -241,10 +254,11 @@ impl IndexKey {
         float_order(self.creation_time, other.creation_time).then_with(|| self.id.cmp(&other.id))
     }
 
-    /// The value of the `i`-th range field (see [`IndexSpec::range_fields`]).
-    fn range_value(&self, spec: &IndexSpec, i: usize, id_text: &str) -> Option<Value> {
+    /// The value of the `i`-th range field (see [`IndexSpec::range_fields`])
+    /// of a key of table `number`.
+    fn range_value(&self, spec: &IndexSpec, i: usize, number: u32) -> Option<Value> {
         if spec.by_id {
-            return Some(Value::String(id_text.to_owned()));
+            return Some(Value::String(DocumentId::new(number, self.id).encode()));
         }
         if spec.fields.is_empty() {
             return Some(Value::Float64(self.creation_time));
@@ -275,7 +289,7 @@ pub struct Base {
     rows: Mutex<FxHashMap<String, Lazy<Rows>>>,
     sorted: Mutex<FxHashMap<(String, IndexSpec), Lazy<Sorted>>>,
     /// The indexes `schema.ts` defines, per table: (name, fields).
-    pub schema_indexes: BTreeMap<String, Vec<(String, Vec<String>)>>,
+    pub schema_indexes: SchemaIndexes,
     /// `_storage`'s system documents, when the snapshot has them.
     storage: Option<Vec<Map>>,
     dir: PathBuf,
@@ -389,7 +403,7 @@ impl Base {
             try_scan_source(
                 source,
                 &Progress::hidden(),
-                |batch| -> Result<(Vec<u8>, Vec<(u32, Option<[u8; 16]>)>)> {
+                |batch| -> Result<RowBatch> {
                     let mut ids = Vec::new();
                     for (line_no, line) in batch.lines() {
                         let id = match value::decode_fields_of_valid_json(line, &t.format, &["_id"])
@@ -460,12 +474,24 @@ impl Base {
             .or_default()
             .clone();
         lazy.get_or_init(|| {
-            let mut entries = Vec::with_capacity(rows.len());
-            for i in 0..rows.len() as u32 {
-                let doc = rows.doc(i).map_err(|e| format!("{e:#}"))?;
-                entries.push((IndexKey::of(spec, &doc), i));
-            }
-            entries.sort_by(|a, b| a.0.cmp(&b.0, spec.by_id));
+            use rayon::prelude::*;
+            // Only the top-level fields the key needs are decoded.
+            let mut names: Vec<&str> = spec
+                .fields
+                .iter()
+                .map(|f| f.split('.').next().unwrap_or(f))
+                .collect();
+            names.extend(["_creationTime", "_id"]);
+            let mut entries = (0..rows.len() as u32)
+                .into_par_iter()
+                .map(|i| {
+                    let line = rows.line(i).map_err(|e| format!("{e:#}"))?;
+                    let doc = value::decode_fields_of_valid_json(&line, &rows.format, &names)
+                        .map_err(|e| format!("internal: a checked row no longer decodes: {e}"))?;
+                    Ok((IndexKey::of(spec, &doc), i))
+                })
+                .collect::<std::result::Result<Vec<_>, String>>()?;
+            entries.par_sort_by(|a, b| a.0.cmp(&b.0, spec.by_id));
             Ok(Arc::new(Sorted {
                 spec: spec.clone(),
                 entries,
@@ -550,9 +576,77 @@ type Committed = Option<(u64, u32)>;
 /// number and `_id` (`None` = deleted), new rows in order, new tables.
 #[derive(Default)]
 struct Layer {
-    docs: FxHashMap<(u32, [u8; 16]), Option<Vec<u8>>>,
+    docs: FxHashMap<DocKey, Option<(Vec<u8>, Map)>>,
     inserted: Vec<(u32, [u8; 16])>,
     created: Vec<(String, u32)>,
+}
+
+/// A document a scan found: its key, and its decoded value or its row's
+/// text (decoded on demand).
+pub struct Found {
+    pub key: IndexKey,
+    doc: Option<Map>,
+    /// The stored row, for a document the run has not written.
+    pub line: Option<Vec<u8>>,
+    format: TableFormat,
+}
+
+impl Found {
+    /// The document (decoding its row the first time).
+    pub fn doc(&mut self) -> Result<Map> {
+        if self.doc.is_none() {
+            let line = self.line.as_ref().expect("a row or a value");
+            self.doc = Some(decode(line, &self.format)?);
+        }
+        Ok(self.doc.clone().expect("just set"))
+    }
+
+    /// The document, when already decoded.
+    pub fn decoded(&self) -> Option<&Map> {
+        self.doc.as_ref()
+    }
+}
+
+/// An index key that orders itself (in a tree of one index's keys).
+#[derive(Debug, Clone)]
+struct OrdKey(IndexKey, bool);
+
+impl PartialEq for OrdKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for OrdKey {}
+impl PartialOrd for OrdKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for OrdKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.cmp(&other.0, self.1)
+    }
+}
+
+/// The committed writes of one table in one index's order.
+#[derive(Default)]
+struct WrittenIndex {
+    keys: BTreeMap<OrdKey, ()>,
+    by_id: FxHashMap<[u8; 16], OrdKey>,
+}
+
+impl WrittenIndex {
+    /// Moves a document to its new key (`None`: deleted).
+    fn set(&mut self, id: &[u8; 16], key: Option<IndexKey>, by_id: bool) {
+        if let Some(old) = self.by_id.remove(id) {
+            self.keys.remove(&old);
+        }
+        if let Some(key) = key {
+            let k = OrdKey(key, by_id);
+            self.keys.insert(k.clone(), ());
+            self.by_id.insert(*id, k);
+        }
+    }
 }
 
 /// What one run of user code changed in a table.
@@ -587,6 +681,10 @@ pub struct Writes {
     /// Counts per table, by what was done.
     pub counts: BTreeMap<String, Counts>,
     layer_counts: Vec<BTreeMap<String, Counts>>,
+    /// The committed writes in the order of the indexes scans used.
+    written_indexes: std::cell::RefCell<FxHashMap<(u32, IndexSpec), WrittenIndex>>,
+    /// Base documents the current page read (unchanged ones: the base is).
+    base_cache: std::cell::RefCell<FxHashMap<DocKey, Vec<u8>>>,
 }
 
 impl Writes {
@@ -621,6 +719,8 @@ impl Writes {
             committed_inserts: 0,
             counts: BTreeMap::new(),
             layer_counts: Vec::new(),
+            written_indexes: Default::default(),
+            base_cache: Default::default(),
         })
     }
 
@@ -650,6 +750,9 @@ impl Writes {
             into.replaced += c.replaced;
             into.deleted += c.deleted;
         }
+        if self.layers.is_empty() {
+            self.forget_cached();
+        }
         if let Some(below) = self.layers.last_mut() {
             below.docs.extend(layer.docs);
             below.inserted.extend(layer.inserted);
@@ -660,8 +763,25 @@ impl Writes {
             self.created.insert(name, number);
         }
         for (key, doc) in layer.docs {
+            let specs: Vec<IndexSpec> = self
+                .written_indexes
+                .borrow()
+                .keys()
+                .filter(|(t, _)| *t == key.0)
+                .map(|(_, s)| s.clone())
+                .collect();
+            if !specs.is_empty() {
+                let mut indexes = self.written_indexes.borrow_mut();
+                for spec in specs {
+                    let k = doc.as_ref().map(|(_, m)| IndexKey::of(&spec, m));
+                    let by_id = spec.by_id;
+                    if let Some(ix) = indexes.get_mut(&(key.0, spec)) {
+                        ix.set(&key.1, k, by_id);
+                    }
+                }
+            }
             let at = match doc {
-                Some(bytes) => {
+                Some((bytes, _)) => {
                     let off = self.log_len;
                     self.log
                         .write_all_at(&bytes, off)
@@ -687,6 +807,9 @@ impl Writes {
     pub fn discard(&mut self) {
         self.layers.pop().expect("an open layer");
         self.layer_counts.pop().expect("an open layer");
+        if self.layers.is_empty() {
+            self.forget_cached();
+        }
     }
 
     fn pending_inserts(&self) -> u64 {
@@ -741,10 +864,7 @@ impl Writes {
         let format = self.format(&table);
         for layer in self.layers.iter().rev() {
             if let Some(doc) = layer.docs.get(&key) {
-                return match doc {
-                    None => Ok(Some(None)),
-                    Some(bytes) => decode(bytes, &format).map(|m| Some(Some(m))),
-                };
+                return Ok(Some(doc.as_ref().map(|(_, m)| m.clone())));
             }
         }
         match self.committed.get(&key) {
@@ -774,6 +894,10 @@ impl Writes {
         if let Some(written) = self.written(number, id)? {
             return Ok(written);
         }
+        if let Some(line) = self.base_cache.borrow().get(&(number, *id)) {
+            let table = self.base.table_name(number).unwrap_or_default();
+            return decode(line, &self.format(table)).map(Some);
+        }
         let Some(table) = self.base.table_name(number) else {
             return Ok(None);
         };
@@ -786,74 +910,219 @@ impl Writes {
         }
     }
 
-    /// Every document the run wrote in a table (current versions), for
-    /// queries to merge with the index of the base.
-    fn written_in(&self, number: u32) -> Result<Vec<([u8; 16], Option<Map>)>> {
-        let mut ids: BTreeSet<[u8; 16]> = BTreeSet::new();
-        ids.extend(
-            self.committed
-                .keys()
-                .filter(|(t, _)| *t == number)
-                .map(|(_, id)| *id),
-        );
-        for layer in &self.layers {
-            ids.extend(
-                layer
-                    .docs
-                    .keys()
-                    .filter(|(t, _)| *t == number)
-                    .map(|(_, id)| *id),
-            );
-        }
-        ids.into_iter()
-            .map(|id| Ok((id, self.written(number, &id)?.flatten())))
-            .collect()
+    /// Forgets the base documents kept from the last page (they are kept
+    /// only while it runs, to spare reading them again).
+    fn forget_cached(&self) {
+        self.base_cache.borrow_mut().clear();
     }
 
-    /// The documents of `table` in the order of `spec` (ascending), as the
-    /// run sees them: the base's index without the rows the run wrote, and
-    /// the written ones at their current keys.
-    pub fn scan(
+    /// The documents of `table` in `spec`'s order (`descending` reverses
+    /// it), within `range`, after the position `after` when given, that
+    /// `keep` accepts, at most `limit` of them; as the run sees the table
+    /// now: the base's index without the documents the run wrote, merged
+    /// with the written ones at their current keys. Only the documents
+    /// returned (or tested by `keep`) are read.
+    #[allow(clippy::too_many_arguments)]
+    pub fn scan_page(
         &self,
         table: &str,
         spec: &IndexSpec,
         range: &Range,
-    ) -> Result<Vec<(IndexKey, Map)>> {
+        after: Option<&IndexKey>,
+        descending: bool,
+        limit: Option<usize>,
+        keep: Option<Keep<'_>>,
+    ) -> Result<Vec<Found>> {
         let Some(number) = self.number(table) else {
             return Ok(Vec::new());
         };
-        let mut out: Vec<(IndexKey, Map)> = Vec::new();
-        if let (Some(sorted), Some(rows)) = (self.base.sorted(table, spec)?, self.base.rows(table)?)
-        {
-            let id_text = |k: &IndexKey| DocumentId::new(number, k.id).encode();
-            let lo = sorted
-                .entries
-                .partition_point(|(k, _)| range.before(k, spec, &id_text(k)));
-            for (key, row) in &sorted.entries[lo..] {
-                let text = id_text(key);
-                if range.after(key, spec, &text) {
-                    break;
+        let by_id = spec.by_id;
+        let in_order = |a: &IndexKey, b: &IndexKey| {
+            let c = a.cmp(b, by_id);
+            if descending { c.reverse() } else { c }
+        };
+        let past_cursor = |k: &IndexKey| after.is_none_or(|a| in_order(k, a) == Ordering::Greater);
+        // Source A: the base's index, within the range, from the cursor on.
+        let sorted = self.base.sorted(table, spec)?;
+        let rows = self.base.rows(table)?;
+        let base: &[(IndexKey, u32)] = match &sorted {
+            Some(s) => {
+                let lo = s
+                    .entries
+                    .partition_point(|(k, _)| range.before(k, spec, number));
+                let hi =
+                    lo + s.entries[lo..].partition_point(|(k, _)| !range.after(k, spec, number));
+                let part = &s.entries[lo..hi];
+                match (after, descending) {
+                    (None, _) => part,
+                    (Some(a), false) => {
+                        &part[part.partition_point(|(k, _)| k.cmp(a, by_id) != Ordering::Greater)..]
+                    }
+                    (Some(a), true) => {
+                        &part[..part.partition_point(|(k, _)| k.cmp(a, by_id) == Ordering::Less)]
+                    }
                 }
-                if self.is_written(number, &key.id) || !range.contains(key, spec, &text) {
-                    continue;
+            }
+            None => &[],
+        };
+        let mut base_iter: Box<dyn Iterator<Item = &(IndexKey, u32)>> = if descending {
+            Box::new(base.iter().rev())
+        } else {
+            Box::new(base.iter())
+        };
+        // Source B: committed writes, by their current keys.
+        self.register_index(number, spec)?;
+        let indexes = self.written_indexes.borrow();
+        let written = &indexes[&(number, spec.clone())];
+        // From the cursor on, in the scan's direction, while in the range.
+        use std::ops::Bound::{Excluded, Unbounded};
+        let from = after.map(|a| OrdKey(a.clone(), by_id));
+        let tree: Box<dyn Iterator<Item = &OrdKey>> = match (&from, descending) {
+            (None, false) => Box::new(written.keys.keys()),
+            (None, true) => Box::new(written.keys.keys().rev()),
+            (Some(f), false) => {
+                Box::new(written.keys.range((Excluded(f), Unbounded)).map(|(k, _)| k))
+            }
+            (Some(f), true) => Box::new(
+                written
+                    .keys
+                    .range((Unbounded, Excluded(f)))
+                    .rev()
+                    .map(|(k, _)| k),
+            ),
+        };
+        let written_keys = tree
+            .map(|k| &k.0)
+            .skip_while(|k| {
+                if descending {
+                    range.after(k, spec, number)
+                } else {
+                    range.before(k, spec, number)
                 }
-                out.push((key.clone(), rows.doc(*row)?));
+            })
+            .take_while(|k| {
+                if descending {
+                    !range.before(k, spec, number)
+                } else {
+                    !range.after(k, spec, number)
+                }
+            })
+            .filter(|k| range.contains(k, spec, number));
+        // Source C: open layers (the current call and page), newest first.
+        let mut open: FxHashMap<[u8; 16], Option<Map>> = FxHashMap::default();
+        for layer in self.layers.iter().rev() {
+            for ((t, id), doc) in &layer.docs {
+                if *t == number && !open.contains_key(id) {
+                    open.insert(*id, doc.as_ref().map(|(_, m)| m.clone()));
+                }
             }
         }
-        let mut extra = Vec::new();
-        for (id, doc) in self.written_in(number)? {
-            let Some(doc) = doc else { continue };
-            let key = IndexKey::of(spec, &doc);
-            let text = DocumentId::new(number, id).encode();
-            if range.contains(&key, spec, &text) {
-                extra.push((key, doc));
+        let mut layered: Vec<(IndexKey, Map)> = open
+            .values()
+            .flatten()
+            .map(|d| (IndexKey::of(spec, d), d.clone()))
+            .filter(|(k, _)| range.contains(k, spec, number) && past_cursor(k))
+            .collect();
+        layered.sort_by(|a, b| in_order(&a.0, &b.0));
+        let mut written_iter = written_keys.into_iter().peekable();
+        let mut layered_iter = layered.into_iter().peekable();
+        let mut next_base = base_iter.next();
+        let mut out = Vec::new();
+        loop {
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
             }
-        }
-        if !extra.is_empty() {
-            out.extend(extra);
-            out.sort_by(|a, b| a.0.cmp(&b.0, spec.by_id));
+            // The smallest head of the three sources.
+            let heads = [
+                next_base.map(|(k, _)| k),
+                written_iter.peek().copied(),
+                layered_iter.peek().map(|(k, _)| k),
+            ];
+            let Some(pick) = (0..3)
+                .filter(|i| heads[*i].is_some())
+                .min_by(|a, b| in_order(heads[*a].expect("some"), heads[*b].expect("some")))
+            else {
+                break;
+            };
+            let candidate = match pick {
+                0 => {
+                    let (key, row) = next_base.expect("picked");
+                    next_base = base_iter.next();
+                    if self.is_written(number, &key.id) {
+                        continue;
+                    }
+                    let rows = rows.as_ref().expect("rows of an index");
+                    let line = rows.line(*row)?;
+                    self.base_cache
+                        .borrow_mut()
+                        .insert((number, key.id), line.clone());
+                    Found {
+                        key: key.clone(),
+                        doc: None,
+                        line: Some(line),
+                        format: rows.format.clone(),
+                    }
+                }
+                1 => {
+                    let key = written_iter.next().expect("picked");
+                    if open.contains_key(&key.id) {
+                        continue; // an open layer has a newer version
+                    }
+                    match self.written(number, &key.id)? {
+                        Some(Some(doc)) => Found {
+                            key: key.clone(),
+                            doc: Some(doc),
+                            line: None,
+                            format: TableFormat::Uniform,
+                        },
+                        _ => continue,
+                    }
+                }
+                _ => {
+                    let (key, doc) = layered_iter.next().expect("picked");
+                    Found {
+                        key,
+                        doc: Some(doc),
+                        line: None,
+                        format: TableFormat::Uniform,
+                    }
+                }
+            };
+            let mut candidate = candidate;
+            let kept = match keep {
+                None => true,
+                Some(keep) => {
+                    let doc = candidate.doc()?;
+                    keep(&doc).map_err(Error::Usage)?
+                }
+            };
+            if kept {
+                out.push(candidate);
+            }
         }
         Ok(out)
+    }
+
+    /// Starts keeping the committed writes of a table in `spec`'s order.
+    fn register_index(&self, number: u32, spec: &IndexSpec) -> Result<()> {
+        let key = (number, spec.clone());
+        if self.written_indexes.borrow().contains_key(&key) {
+            return Ok(());
+        }
+        let mut index = WrittenIndex::default();
+        let ids: Vec<[u8; 16]> = self
+            .committed
+            .keys()
+            .filter(|(t, _)| *t == number)
+            .map(|(_, id)| *id)
+            .collect();
+        for id in ids {
+            if let Some(Some(doc)) = self.written(number, &id)? {
+                index.set(&id, Some(IndexKey::of(spec, &doc)), spec.by_id);
+            }
+        }
+        self.written_indexes.borrow_mut().insert(key, index);
+        Ok(())
     }
 
     /// Inserts a document (fields without system fields) into `table`; the
@@ -892,9 +1161,9 @@ impl Writes {
             "_creationTime".into(),
             Value::Float64(super::db::creation_time_for(self.now_ms, seq)),
         );
-        let bytes = encode_checked(fields, &self.format(table))?;
+        let bytes = encode_checked(fields.clone(), &self.format(table))?;
         let layer = self.layers.last_mut().expect("an open layer");
-        layer.docs.insert((number, internal), Some(bytes));
+        layer.docs.insert((number, internal), Some((bytes, fields)));
         layer.inserted.push((number, internal));
         self.count(table).inserted += 1;
         Ok(id)
@@ -925,12 +1194,12 @@ impl Writes {
         {
             return Ok(());
         }
-        let bytes = encode_checked(new, &self.format(&table))?;
+        let bytes = encode_checked(new.clone(), &self.format(&table))?;
         self.layers
             .last_mut()
             .expect("an open layer")
             .docs
-            .insert((number, *id), Some(bytes));
+            .insert((number, *id), Some((bytes, new)));
         let c = self.count(&table);
         if replaced {
             c.replaced += 1;
@@ -1072,7 +1341,7 @@ impl Range {
     }
 
     /// The key lies before the range (the range starts later).
-    fn before(&self, key: &IndexKey, spec: &IndexSpec, id: &str) -> bool {
+    fn before(&self, key: &IndexKey, spec: &IndexSpec, id: u32) -> bool {
         for (i, want) in self.eq.iter().enumerate() {
             match compare_values(key.range_value(spec, i, id).as_ref(), want.as_ref()) {
                 Ordering::Less => return true,
@@ -1093,7 +1362,7 @@ impl Range {
     }
 
     /// The key lies after the range (the range ended before it).
-    fn after(&self, key: &IndexKey, spec: &IndexSpec, id: &str) -> bool {
+    fn after(&self, key: &IndexKey, spec: &IndexSpec, id: u32) -> bool {
         for (i, want) in self.eq.iter().enumerate() {
             match compare_values(key.range_value(spec, i, id).as_ref(), want.as_ref()) {
                 Ordering::Greater => return true,
@@ -1113,8 +1382,8 @@ impl Range {
         }
     }
 
-    /// The key lies in the range.
-    pub fn contains(&self, key: &IndexKey, spec: &IndexSpec, id: &str) -> bool {
+    /// The key (of table `id`) lies in the range.
+    pub fn contains(&self, key: &IndexKey, spec: &IndexSpec, id: u32) -> bool {
         !self.before(key, spec, id) && !self.after(key, spec, id)
     }
 }
@@ -1181,12 +1450,12 @@ mod tests {
             creation_time: 1.0,
             id: [0; 16],
         };
-        assert!(r.before(&key(0.0, 9.0), &spec, ""));
-        assert!(r.before(&key(1.0, 1.0), &spec, ""));
-        assert!(r.contains(&key(1.0, 2.0), &spec, ""));
-        assert!(r.contains(&key(1.0, 3.5), &spec, ""));
-        assert!(r.after(&key(1.0, 4.0), &spec, ""));
-        assert!(r.after(&key(2.0, 0.0), &spec, ""));
+        assert!(r.before(&key(0.0, 9.0), &spec, 1));
+        assert!(r.before(&key(1.0, 1.0), &spec, 1));
+        assert!(r.contains(&key(1.0, 2.0), &spec, 1));
+        assert!(r.contains(&key(1.0, 3.5), &spec, 1));
+        assert!(r.after(&key(1.0, 4.0), &spec, 1));
+        assert!(r.after(&key(2.0, 0.0), &spec, 1));
         for bad in [
             vec![("eq".to_string(), "b".to_string(), f(1.0))],
             vec![

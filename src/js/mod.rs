@@ -104,6 +104,11 @@ impl JsError {
 pub struct Worker {
     /// The loaded modules' namespaces, by file.
     namespaces: RefCell<Vec<(String, Persistent<Object<'static>>)>>,
+    /// Each migration's `migrateOne` and table, by file and export.
+    migrations: RefCell<Vec<((String, String), MigrationHandle)>>,
+    /// `runMigrateOne` and `__seed`.
+    run_migrate_one: Persistent<Function<'static>>,
+    set_seed: Persistent<Function<'static>>,
     runtime_module: Persistent<Object<'static>>,
     context: Context,
     /// Kept for the worker's life: the context lives in it.
@@ -146,9 +151,19 @@ impl Worker {
                 .catch(&ctx)
                 .map_err(from_caught)?;
             let ns = import(&ctx, "convex-snapshot:runtime")?;
-            Ok(Persistent::save(&ctx, ns))
+            let run: Function = ns.get("runMigrateOne").map_err(|e| caught(&ctx, e))?;
+            let seed: Function = ctx.globals().get("__seed").map_err(|e| caught(&ctx, e))?;
+            Ok((
+                Persistent::save(&ctx, ns),
+                Persistent::save(&ctx, run),
+                Persistent::save(&ctx, seed),
+            ))
         })?;
+        let (runtime_module, run_migrate_one, set_seed) = runtime_module;
         Ok(Worker {
+            migrations: RefCell::new(Vec::new()),
+            run_migrate_one,
+            set_seed,
             _runtime: runtime,
             context,
             host,
@@ -222,18 +237,72 @@ impl Worker {
         doc: &str,
         seed: [u32; 4],
     ) -> Result<(), JsError> {
-        self.call(file, export, seed, |ctx, runtime, target| {
-            let migration: Object = target.get("__migration").map_err(|e| caught(ctx, e))?;
-            let migrate_one: Function = migration.get("migrateOne").map_err(|e| caught(ctx, e))?;
-            let table: String = migration.get("table").map_err(|e| caught(ctx, e))?;
-            let run: Function = runtime.get("runMigrateOne").map_err(|e| caught(ctx, e))?;
-            let p: Promise = run
-                .call((migrate_one, table, doc))
-                .catch(ctx)
-                .map_err(from_caught)?;
-            Ok(p)
+        self.context.with(|ctx| {
+            let (migrate_one, table) = self.migration_handle(&ctx, file, export)?;
+            let run = self
+                .run_migrate_one
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| caught(&ctx, e))?;
+            let set_seed = self
+                .set_seed
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| caught(&ctx, e))?;
+            set_seed
+                .call::<_, ()>((seed[0], seed[1], seed[2], seed[3]))
+                .map_err(|e| caught(&ctx, e))?;
+            self.deadline
+                .set(Some(Instant::now() + self.limits.call_time));
+            let result = run
+                .call::<_, Promise>((migrate_one, table, doc))
+                .catch(&ctx)
+                .map_err(from_caught)
+                .and_then(|p| settle(&ctx, p));
+            self.deadline.set(None);
+            result.map_err(|e| self.explain(e))
         })
-        .map(|_| ())
+    }
+
+    /// A new page begins: the next calls share a new `ctx`.
+    pub fn new_page(&self) -> Result<(), JsError> {
+        self.context.with(|ctx| {
+            let runtime = self
+                .runtime_module
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| caught(&ctx, e))?;
+            let f: Function = runtime.get("newPage").map_err(|e| caught(&ctx, e))?;
+            f.call::<_, ()>(()).catch(&ctx).map_err(from_caught)
+        })
+    }
+
+    /// `migrateOne` and the table of a migration, looked up once.
+    fn migration_handle<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        file: &str,
+        export: &str,
+    ) -> Result<(Function<'js>, rquickjs::String<'js>), JsError> {
+        let key = (file.to_owned(), export.to_owned());
+        if let Some((_, (f, t))) = self.migrations.borrow().iter().find(|(k, _)| *k == key) {
+            let f = f.clone().restore(ctx).map_err(|e| caught(ctx, e))?;
+            let t = t.clone().restore(ctx).map_err(|e| caught(ctx, e))?;
+            return Ok((f, t));
+        }
+        let ns = self.namespace(ctx, file)?;
+        let target: Object = ns.get(export).map_err(|e| caught(ctx, e))?;
+        let migration: Object = target.get("__migration").map_err(|e| caught(ctx, e))?;
+        let migrate_one: Function = migration.get("migrateOne").map_err(|e| caught(ctx, e))?;
+        let table: rquickjs::String = migration.get("table").map_err(|e| caught(ctx, e))?;
+        self.migrations.borrow_mut().push((
+            key,
+            (
+                Persistent::save(ctx, migrate_one.clone()),
+                Persistent::save(ctx, table.clone()),
+            ),
+        ));
+        Ok((migrate_one, table))
     }
 
     /// Calls a page of `migrateOne` together (`parallelize: true`).
@@ -505,6 +574,12 @@ fn install_host(ctx: &Ctx<'_>, slot: &HostSlot) -> rquickjs::Result<()> {
     }
     ctx.globals().set("__host", host)
 }
+
+/// A migration's `migrateOne` and table, kept across calls.
+type MigrationHandle = (
+    Persistent<Function<'static>>,
+    Persistent<rquickjs::String<'static>>,
+);
 
 /// What a module exports, as [`Worker::exports`] describes it.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]

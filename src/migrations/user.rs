@@ -24,7 +24,10 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::{LogLine, Migration, Mode, Outcome};
-use crate::engine::store::{Base, IndexKey, IndexSpec, Range, Writes, compare_values, field};
+use crate::engine::store::{
+    Base, Found as Scanned, IndexKey, IndexSpec, Keep, Range, SchemaIndexes, Writes,
+    compare_values, field,
+};
 use crate::engine::{Db, DocError};
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
@@ -67,9 +70,7 @@ impl Migration for UserMigration {
 }
 
 /// The schema's indexes (`schema.ts`'s default export), per table.
-fn schema_indexes(
-    worker: &Worker,
-) -> std::result::Result<BTreeMap<String, Vec<(String, Vec<String>)>>, JsError> {
+fn schema_indexes(worker: &Worker) -> std::result::Result<SchemaIndexes, JsError> {
     let Some(file) = worker.project().schema_file() else {
         return Ok(BTreeMap::new());
     };
@@ -159,22 +160,35 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
         let page = next_page(&writes, &order, cursor.as_ref(), batch)?;
         pages += 1;
         let full = page.len() == batch;
-        if let Some((key, _)) = page.last() {
-            cursor = Some(key.clone());
+        if let Some(found) = page.last() {
+            cursor = Some(found.key.clone());
         }
         writes.open();
+        worker.new_page().map_err(|e| js_error(&m.display, e))?;
         let mut page_failed = false;
-        let texts: Vec<(String, String)> = page
-            .iter()
-            .map(|(_, doc)| {
-                let id = doc
+        let format = base.table(&order.table).map(|(_, f)| f.clone());
+        let mut texts: Vec<(String, String)> = Vec::with_capacity(page.len());
+        for mut found in page {
+            let plain = match (&found.line, &format) {
+                (Some(line), Some(format)) => js::bridge::encode_row(line, || None, format),
+                _ => None,
+            };
+            let text = match plain {
+                Some(t) => t,
+                None => js::bridge::encode(&Value::Object(found.doc()?)),
+            };
+            let id = match found.decoded() {
+                Some(doc) => doc
                     .get("_id")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
-                    .to_owned();
-                (id, js::bridge::encode(&Value::Object(doc.clone())))
-            })
-            .collect();
+                    .to_owned(),
+                None => {
+                    DocumentId::new(writes.number(&order.table).unwrap_or(0), found.key.id).encode()
+                }
+            };
+            texts.push((id, text));
+        }
         if parallelize {
             visited += texts.len() as u64;
             let first = texts.first().map(|t| t.0.clone()).unwrap_or_default();
@@ -299,32 +313,17 @@ fn next_page(
     order: &Order,
     cursor: Option<&IndexKey>,
     n: usize,
-) -> Result<Vec<(IndexKey, Map)>> {
-    let mut all = writes.scan(&order.table, &order.spec, &order.range)?;
-    if order.descending {
-        all.reverse();
-    }
-    let by_id = order.spec.by_id;
-    let mut page = Vec::new();
-    for (key, doc) in all {
-        if let Some(c) = cursor {
-            let past = match order.descending {
-                false => key.cmp(c, by_id) == std::cmp::Ordering::Greater,
-                true => key.cmp(c, by_id) == std::cmp::Ordering::Less,
-            };
-            if !past {
-                continue;
-            }
-        }
-        if !passes(&order.filters, &doc).map_err(Error::Usage)? {
-            continue;
-        }
-        page.push((key, doc));
-        if page.len() == n {
-            break;
-        }
-    }
-    Ok(page)
+) -> Result<Vec<Scanned>> {
+    let keep = |doc: &Map| passes(&order.filters, doc);
+    writes.scan_page(
+        &order.table,
+        &order.spec,
+        &order.range,
+        cursor,
+        order.descending,
+        Some(n),
+        (!order.filters.is_empty()).then_some(&keep as Keep<'_>),
+    )
 }
 
 /// A query from user code, parsed.
@@ -519,7 +518,13 @@ impl CallHost {
             })
     }
 
-    fn run_query(&self, desc: &str) -> std::result::Result<(Query, Vec<(IndexKey, Map)>), String> {
+    /// The documents a query returns, after `after`, at most `limit`.
+    fn run_query(
+        &self,
+        desc: &str,
+        after: Option<&IndexKey>,
+        limit: Option<usize>,
+    ) -> std::result::Result<(Query, Vec<(IndexKey, Map)>), String> {
         let q = Query::parse(desc, self.writes.base())?;
         if q.system {
             if q.table != "_storage" {
@@ -528,31 +533,55 @@ impl CallHost {
                     q.table
                 ));
             }
+            let spec = IndexSpec::by_creation_time();
             let mut docs: Vec<(IndexKey, Map)> = self
                 .writes
                 .base()
                 .storage()
                 .iter()
-                .map(|d| (IndexKey::of(&IndexSpec::by_creation_time(), d), d.clone()))
-                .filter(|(k, d)| {
-                    q.range.contains(
-                        k,
-                        &q.spec,
-                        d.get("_id").and_then(Value::as_str).unwrap_or_default(),
-                    )
-                })
+                .map(|d| (IndexKey::of(&spec, d), d.clone()))
                 .collect();
             if q.descending {
                 docs.reverse();
             }
-            return Ok((q, docs));
+            let mut out = Vec::new();
+            for (k, d) in docs {
+                let number = d
+                    .get("_id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| DocumentId::decode(s).ok())
+                    .map_or(0, |i| i.table_number);
+                let past = after.is_none_or(|a| {
+                    let c = k.cmp(a, false);
+                    if q.descending { c.is_lt() } else { c.is_gt() }
+                });
+                if past && q.range.contains(&k, &spec, number) && passes(&q.filters, &d)? {
+                    out.push((k, d));
+                }
+                if limit.is_some_and(|l| out.len() >= l) {
+                    break;
+                }
+            }
+            return Ok((q, out));
         }
-        let mut docs = self
+        let keep = |d: &Map| passes(&q.filters, d);
+        let keep: Option<Keep<'_>> = (!q.filters.is_empty()).then_some(&keep);
+        let found = self
             .writes
-            .scan(&q.table, &q.spec, &q.range)
+            .scan_page(
+                &q.table,
+                &q.spec,
+                &q.range,
+                after,
+                q.descending,
+                limit,
+                keep,
+            )
             .map_err(|e| format!("{e:#}"))?;
-        if q.descending {
-            docs.reverse();
+        let mut docs = Vec::with_capacity(found.len());
+        for mut f in found {
+            let doc = f.doc().map_err(|e| format!("{e:#}"))?;
+            docs.push((f.key, doc));
         }
         Ok((q, docs))
     }
@@ -590,17 +619,8 @@ impl Host for CallHost {
     }
 
     fn query(&mut self, desc: &str, limit: Option<usize>) -> std::result::Result<String, String> {
-        let (q, docs) = self.run_query(desc)?;
-        let mut out = Vec::new();
-        for (_, doc) in docs {
-            if limit.is_some_and(|l| out.len() >= l) {
-                break;
-            }
-            if passes(&q.filters, &doc)? {
-                out.push(doc);
-            }
-        }
-        Ok(encode_docs(out.into_iter()))
+        let (_, docs) = self.run_query(desc, None, limit)?;
+        Ok(encode_docs(docs.into_iter().map(|(_, d)| d)))
     }
 
     fn paginate(
@@ -609,39 +629,20 @@ impl Host for CallHost {
         num_items: f64,
         cursor: Option<&str>,
     ) -> std::result::Result<String, String> {
-        if !(num_items >= 1.0) {
+        if num_items.is_nan() || num_items < 1.0 {
             return Err(format!(
                 "paginate: numItems must be a positive number, got {num_items}"
             ));
         }
         let n = num_items as usize;
-        let (q, docs) = self.run_query(desc)?;
+        let spec_of = Query::parse(desc, self.writes.base())?.spec;
         let after: Option<IndexKey> = match cursor {
             None | Some("") => None,
-            Some(c) => Some(decode_cursor(c, &q.spec)?),
+            Some(c) => Some(decode_cursor(c, &spec_of)?),
         };
-        let mut page = Vec::new();
-        let mut last: Option<IndexKey> = None;
-        for (key, doc) in docs {
-            if let Some(a) = &after {
-                let c = key.cmp(a, q.spec.by_id);
-                let past = if q.descending {
-                    c == std::cmp::Ordering::Less
-                } else {
-                    c == std::cmp::Ordering::Greater
-                };
-                if !past {
-                    continue;
-                }
-            }
-            last = Some(key);
-            if passes(&q.filters, &doc)? {
-                page.push(doc);
-            }
-            if page.len() == n {
-                break;
-            }
-        }
+        let (_, docs) = self.run_query(desc, after.as_ref(), Some(n))?;
+        let last = docs.last().map(|(k, _)| k.clone());
+        let page: Vec<Map> = docs.into_iter().map(|(_, d)| d).collect();
         // As the migrations component sees it: a full page is never the
         // last; the next (perhaps empty) one is.
         let is_done = page.len() < n;

@@ -181,11 +181,19 @@ fn with(body: &str, tables: &[(&str, u32, Vec<String>)]) -> Case {
 }
 
 fn users(rows: &[(u8, &str)]) -> (&'static str, u32, Vec<String>) {
-    ("users", 10001, rows.iter().map(|(n, f)| doc(10001, *n, f)).collect())
+    (
+        "users",
+        10001,
+        rows.iter().map(|(n, f)| doc(10001, *n, f)).collect(),
+    )
 }
 
 fn posts(rows: &[(u8, &str)]) -> (&'static str, u32, Vec<String>) {
-    ("posts", 10002, rows.iter().map(|(n, f)| doc(10002, *n, f)).collect())
+    (
+        "posts",
+        10002,
+        rows.iter().map(|(n, f)| doc(10002, *n, f)).collect(),
+    )
 }
 
 /// The report of a `--json` run.
@@ -217,14 +225,31 @@ export const bump = migrations.define({
             (2, r#""age":30.0,"name":"Bo""#),
         ])],
     );
-    let (r, out) = c.migrate(&["migrations:toNumber", "migrations:rename", "migrations:bump"]);
+    let (r, out) = c.migrate(&[
+        "migrations:toNumber",
+        "migrations:rename",
+        "migrations:bump",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let u = &out.unwrap()["users"];
-    assert_eq!(u[0], json!({"_creationTime": 1700000001000.5, "_id": id(10001, 1), "age": 41.0, "logins": 6, "name": "Ada"}));
+    assert_eq!(
+        u[0],
+        json!({"_creationTime": 1700000001000.5, "_id": id(10001, 1), "age": 41.0, "logins": 6, "name": "Ada"})
+    );
     // An Int64 stays an Int64 (written without a decimal point).
     assert_eq!(u[1]["logins"], json!(1));
-    let text = String::from_utf8(read_zip(&c.dir.path().join("out.zip")).into_iter().find(|(n, _)| n == "users/documents.jsonl").unwrap().1).unwrap();
-    assert!(text.contains("\"logins\":6,") && text.contains("\"age\":41.0"), "{text}");
+    let text = String::from_utf8(
+        read_zip(&c.dir.path().join("out.zip"))
+            .into_iter()
+            .find(|(n, _)| n == "users/documents.jsonl")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    assert!(
+        text.contains("\"logins\":6,") && text.contains("\"age\":41.0"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -266,7 +291,10 @@ export const dropBanned = migrations.define({
             ]),
             posts(&[
                 (1, &format!(r#""author":"{}","email":"b@x""#, id(10001, 1))),
-                (2, &format!(r#""author":"{}","email":"nobody""#, id(10001, 9))),
+                (
+                    2,
+                    &format!(r#""author":"{}","email":"nobody""#, id(10001, 9)),
+                ),
             ]),
         ],
     );
@@ -283,7 +311,11 @@ export const dropBanned = migrations.define({
     assert_eq!(p[0]["authorName"], "Ada");
     assert_eq!(p[1]["authorName"], Json::Null);
     assert_eq!(p[0]["author"], json!(id(10001, 2)), "found by the index");
-    assert_eq!(p[1]["author"], json!(id(10001, 9)), "unique() found nothing: unchanged");
+    assert_eq!(
+        p[1]["author"],
+        json!(id(10001, 9)),
+        "unique() found nothing: unchanged"
+    );
     let audit = &out["audit"];
     assert_eq!(audit.len(), 2);
     assert_eq!(audit[0]["note"], "saw Ada");
@@ -297,8 +329,18 @@ export const dropBanned = migrations.define({
     let rep = report(&r);
     assert_eq!(rep["migrations"][2]["tables"]["audit"]["inserted"], 2);
     assert_eq!(rep["migrations"][3]["tables"]["users"]["deleted"], 1);
-    let tables = String::from_utf8(read_zip(&c.dir.path().join("out.zip")).into_iter().find(|(n, _)| n == "_tables/documents.jsonl").unwrap().1).unwrap();
-    assert!(tables.contains(r#"{"name":"audit","id":10003}"#), "{tables}");
+    let tables = String::from_utf8(
+        read_zip(&c.dir.path().join("out.zip"))
+            .into_iter()
+            .find(|(n, _)| n == "_tables/documents.jsonl")
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    assert!(
+        tables.contains(r#"{"name":"audit","id":10003}"#),
+        "{tables}"
+    );
 }
 
 #[test]
@@ -331,7 +373,12 @@ export const together = migrations.define({
             (5, r#""age":16.0,"team":"red""#),
         ])],
     );
-    let (r, out) = c.migrate(&["migrations:teenagers", "migrations:filtered", "migrations:together", "--json"]);
+    let (r, out) = c.migrate(&[
+        "migrations:teenagers",
+        "migrations:filtered",
+        "migrations:together",
+        "--json",
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let u = &out.unwrap()["users"];
     let teens: Vec<bool> = u.iter().map(|d| d.get("teen").is_some()).collect();
@@ -359,8 +406,16 @@ export const all = migrations.runner([internal.migrations.first, internal.migrat
     );
     let (r, out) = c.migrate(&["migrations:all", "migrations:first"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(out.unwrap()["users"][0]["step"], json!(2.0), "first ran once, before second");
-    assert!(r.stderr.contains("[1/2] migrations:first") && r.stderr.contains("[2/2] migrations:second"), "{}", r.stderr);
+    assert_eq!(
+        out.unwrap()["users"][0]["step"],
+        json!(2.0),
+        "first ran once, before second"
+    );
+    assert!(
+        r.stderr.contains("[1/2] migrations:first") && r.stderr.contains("[2/2] migrations:second"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -386,12 +441,19 @@ export const touchNext = migrations.define({
 });
 "#;
     for (batch, arg_saw) in [(1, true), (3, false)] {
-        let c = with(&body.replace("BATCH", &batch.to_string()), &[users(&[(1, ""), (2, ""), (3, "")])]);
+        let c = with(
+            &body.replace("BATCH", &batch.to_string()),
+            &[users(&[(1, ""), (2, ""), (3, "")])],
+        );
         let (r, out) = c.migrate(&["migrations:countUp", "migrations:touchNext"]);
         assert_eq!(r.code, 0, "{}", r.stderr);
         let out = out.unwrap();
         assert_eq!(out["counters"].len(), 1);
-        assert_eq!(out["counters"][0]["n"], json!(3.0), "each call read the one before's write");
+        assert_eq!(
+            out["counters"][0]["n"],
+            json!(3.0),
+            "each call read the one before's write"
+        );
         let u = &out["users"];
         // Users 2 and 3 were touched by the call before them: ctx.db.get
         // always sees it; the document passed in only when the page was
@@ -432,7 +494,10 @@ export const grow = migrations.define({
     assert!(u[..2].iter().all(|d| d["done"] == true));
     // The page of 2 was full, so one more page visited the two new users.
     assert!(u.iter().all(|d| d["visited"] == true), "{u:?}");
-    assert_eq!(report(&c.migrate(&["migrations:grow", "--json"]).0)["migrations"][0]["result"]["visited"], 4);
+    assert_eq!(
+        report(&c.migrate(&["migrations:grow", "--json"]).0)["migrations"][0]["result"]["visited"],
+        4
+    );
 }
 
 #[test]
@@ -455,7 +520,11 @@ export const dollars = migrations.define({ table: "users", migrateOne: () => ({ 
 export const huge = migrations.define({ table: "users", migrateOne: () => ({ n: 2n ** 64n }) });
 export const scheduler = migrations.define({ table: "users", migrateOne: (ctx) => ctx.scheduler.runAfter(0, "x") });
 "#,
-        &[users(&[(1, r#""email":"a@x","name":"Ada""#), (2, r#""name":"Bo""#), (3, r#""name":"Cy""#)])],
+        &[users(&[
+            (1, r#""email":"a@x","name":"Ada""#),
+            (2, r#""name":"Bo""#),
+            (3, r#""name":"Cy""#),
+        ])],
     );
     let (r, out) = c.migrate(&["migrations:strict", "--json"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
@@ -464,24 +533,56 @@ export const scheduler = migrations.define({ table: "users", migrateOne: (ctx) =
     assert_eq!(m["errorDetails"]["total"], 2);
     let e = &m["errorDetails"]["listed"][0];
     assert_eq!(e["id"], json!(id(10001, 2)));
-    assert!(e["reason"].as_str().unwrap().starts_with("user Bo has no email (at migrateOne (migrations.ts:"), "{e}");
-    assert!(e["stack"].as_str().unwrap().contains("migrations.ts:"), "{e}");
+    assert!(
+        e["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("user Bo has no email (at migrateOne (migrations.ts:"),
+        "{e}"
+    );
+    assert!(
+        e["stack"].as_str().unwrap().contains("migrations.ts:"),
+        "{e}"
+    );
     assert_eq!(m["logs"]["total"], 3);
-    assert_eq!(m["logs"]["listed"][1], json!({"id": id(10001, 2), "level": "log", "text": "checking Bo"}));
-    assert!(r.stderr.contains("2 document(s) of users threw in migrations:strict; nothing is written"), "{}", r.stderr);
+    assert_eq!(
+        m["logs"]["listed"][1],
+        json!({"id": id(10001, 2), "level": "log", "text": "checking Bo"})
+    );
+    assert!(
+        r.stderr
+            .contains("2 document(s) of users threw in migrations:strict; nothing is written"),
+        "{}",
+        r.stderr
+    );
     for (name, needle) in [
         ("spin", "took longer than"),
         ("dates", "Date"),
         ("maps", "Map[] is not a supported Convex type"),
-        ("holes", "undefined is not a valid Convex value (present at path .a[1]"),
-        ("dollars", "Field name $x starts with a '$', which is reserved."),
-        ("huge", "BigInt 18446744073709551616 does not fit into a 64-bit signed integer."),
-        ("scheduler", "ctx.scheduler.runAfter (scheduled functions) cannot run offline"),
+        (
+            "holes",
+            "undefined is not a valid Convex value (present at path .a[1]",
+        ),
+        (
+            "dollars",
+            "Field name $x starts with a '$', which is reserved.",
+        ),
+        (
+            "huge",
+            "BigInt 18446744073709551616 does not fit into a 64-bit signed integer.",
+        ),
+        (
+            "scheduler",
+            "ctx.scheduler.runAfter (scheduled functions) cannot run offline",
+        ),
     ] {
         let (r, out) = c.migrate(&[&format!("migrations:{name}"), "--json"]);
         assert_eq!(r.code, 1, "{name}: {}", r.stderr);
         assert!(out.is_none());
-        let reason = report(&r)["migrations"][0]["errorDetails"]["listed"][0]["reason"].as_str().unwrap().to_owned();
+        let reason = report(&r)["migrations"][0]["errorDetails"]["listed"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert!(reason.contains(needle), "{name}: {reason}");
     }
 }
@@ -499,14 +600,23 @@ export const mark = migrations.define({
   },
 });
 "#,
-        &[users(&[(1, r#""name":"Ada""#), (2, r#""name":"Bo""#), (3, r#""name":"Cy""#), (4, r#""name":"Di""#)])],
+        &[users(&[
+            (1, r#""name":"Ada""#),
+            (2, r#""name":"Bo""#),
+            (3, r#""name":"Cy""#),
+            (4, r#""name":"Di""#),
+        ])],
     );
     let (r, out) = c.migrate(&["migrations:mark", "--on-throw", "stop"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("page 2 (starting at"), "{}", r.stderr);
     let u = &out.expect("written as the deployment would be left")["users"];
     let marked: Vec<bool> = u.iter().map(|d| d.get("marked").is_some()).collect();
-    assert_eq!(marked, [true, true, false, false], "page 1 kept, page 2 rolled back, page 3 never ran");
+    assert_eq!(
+        marked,
+        [true, true, false, false],
+        "page 1 kept, page 2 rolled back, page 3 never ran"
+    );
 }
 
 #[test]
@@ -553,12 +663,20 @@ export const both = migrations.runner([internal.migrations.setDefault]);
 "#,
         &[users(&[(1, "")])],
     );
-    let r = run(&["list".as_ref(), "--functions".as_ref(), c.functions.as_os_str()]);
+    let r = run(&[
+        "list".as_ref(),
+        "--functions".as_ref(),
+        c.functions.as_os_str(),
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("migrations:setDefault"), "{}", r.stdout);
     assert!(r.stdout.contains("table users"), "{}", r.stdout);
     assert!(r.stdout.contains("migrations.ts:"), "{}", r.stdout);
-    assert!(r.stdout.contains("migrations:both") && r.stdout.contains("runs migrations:setDefault"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("migrations:both") && r.stdout.contains("runs migrations:setDefault"),
+        "{}",
+        r.stdout
+    );
     // A name both answer: an error that says how to pick each.
     let (r, _) = c.migrate(&["migrations:cleanupVideoFields"]);
     assert_eq!(r.code, 2);
@@ -566,7 +684,10 @@ export const both = migrations.runner([internal.migrations.setDefault]);
     let (r, _) = c.migrate(&["user:migrations:cleanupVideoFields"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     for (name, needle) in [
-        ("migrations:nope", "migrations.ts has no export nope; its migrations are: migrations:both, migrations:cleanupVideoFields, migrations:setDefault"),
+        (
+            "migrations:nope",
+            "migrations.ts has no export nope; its migrations are: migrations:both, migrations:cleanupVideoFields, migrations:setDefault",
+        ),
         ("api.migrations.setDefault", ""),
         ("internal.migrations.setDefault", ""),
         ("elsewhere:x", "unknown migration"),

@@ -464,8 +464,16 @@ function makeCtx(kind) {
  * `makeMigration`) make it: the document as the page read it; a returned
  * object with keys becomes `ctx.db.patch(table, doc._id, result)`.
  */
+// One `ctx` per page: the calls of a page run in one mutation.
+let pageCtx = null;
+
+/** A new page (a new transaction) begins. */
+export function newPage() {
+  pageCtx = null;
+}
+
 export async function runMigrateOne(migrateOne, table, docText) {
-  const ctx = makeCtx("mutation");
+  const ctx = (pageCtx ??= makeCtx("mutation"));
   const doc = fromBridge(docText);
   const next = await migrateOne(ctx, doc);
   if (next && Object.keys(next).length > 0) {
