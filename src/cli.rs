@@ -167,6 +167,10 @@ pub struct MigrateArgs {
     /// stay, the migration stops) and writes that.
     #[arg(long, value_enum, default_value_t = OnThrowArg::List, value_name = "WHAT")]
     pub on_throw: OnThrowArg,
+    /// The longest one call of your code may run (an endless loop is then an
+    /// error for that document, not a hang).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub timeout: f64,
     /// Where to write the new snapshot: a .zip, `-` (a ZIP on standard
     /// output), or a folder (no extension, or a trailing `/`). It must not
     /// exist, unless --force. Not needed with --dry-run or for read-only

@@ -302,6 +302,13 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
     let project = crate::js::Project::find(args.functions.as_deref())
         .map_err(anyhow::Error::msg)?
         .map(std::sync::Arc::new);
+    if !(args.timeout > 0.0 && args.timeout <= 3600.0) {
+        bail!("--timeout must be between 0 and 3600 seconds");
+    }
+    let limits = crate::js::Limits {
+        call_time: std::time::Duration::from_secs_f64(args.timeout),
+        ..crate::js::Limits::default()
+    };
     let on_throw = match args.on_throw {
         crate::cli::OnThrowArg::List => OnThrow::List,
         crate::cli::OnThrowArg::Stop => OnThrow::Stop,
@@ -309,7 +316,7 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
     let mut migrations = Vec::new();
     let mut ran: Vec<String> = Vec::new();
     for name in names {
-        for step in resolve(name, project.as_ref(), on_throw)? {
+        for step in resolve(name, project.as_ref(), on_throw, limits)? {
             if let Step::User(u) = &step {
                 // A runner skips a migration that already ran.
                 if ran.contains(&u.display) {
@@ -377,6 +384,7 @@ fn resolve(
     name: &str,
     project: Option<&std::sync::Arc<crate::js::Project>>,
     on_throw: OnThrow,
+    limits: crate::js::Limits,
 ) -> anyhow::Result<Vec<Step>> {
     let (forced, bare) = match name.split_once(':') {
         Some(("builtin", rest)) => (Some(true), rest),
@@ -397,7 +405,7 @@ fn resolve(
                     name: fname,
                     file,
                     on_throw,
-                    limits: crate::js::Limits::default(),
+                    limits,
                 })
             };
             match found {

@@ -556,7 +556,7 @@ export const scheduler = migrations.define({ table: "users", migrateOne: (ctx) =
         r.stderr
     );
     for (name, needle) in [
-        ("spin", "took longer than"),
+        ("spin", "took longer than 0.5 s"),
         ("dates", "Date"),
         ("maps", "Map[] is not a supported Convex type"),
         (
@@ -576,7 +576,7 @@ export const scheduler = migrations.define({ table: "users", migrateOne: (ctx) =
             "ctx.scheduler.runAfter (scheduled functions) cannot run offline",
         ),
     ] {
-        let (r, out) = c.migrate(&[&format!("migrations:{name}"), "--json"]);
+        let (r, out) = c.migrate(&[&format!("migrations:{name}"), "--json", "--timeout", "0.5"]);
         assert_eq!(r.code, 1, "{name}: {}", r.stderr);
         assert!(out.is_none());
         let reason = report(&r)["migrations"][0]["errorDetails"]["listed"][0]["reason"]

@@ -318,7 +318,9 @@ fn report_file_dry_run_and_list() {
         "analyzeStorageDistribution",
     ] {
         assert!(
-            l.stdout.lines().any(|line| line.trim_start().starts_with(name)),
+            l.stdout
+                .lines()
+                .any(|line| line.trim_start().starts_with(name)),
             "{name}: {}",
             l.stdout
         );
