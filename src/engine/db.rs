@@ -1312,6 +1312,19 @@ pub(crate) fn encode_checked(fields: Fields, format: &TableFormat) -> Result<Vec
     encode_checked_value(&Value::Object(fields), format, Names::Unchecked)
 }
 
+/// [`encode_checked`] that gives the document back.
+pub(crate) fn encode_checked_map(
+    fields: Fields,
+    format: &TableFormat,
+) -> (Fields, Result<Vec<u8>, String>) {
+    let doc = Value::Object(fields);
+    let bytes = encode_checked_value(&doc, format, Names::Unchecked);
+    match doc {
+        Value::Object(fields) => (fields, bytes),
+        _ => unreachable!("wrapped above"),
+    }
+}
+
 /// Whether the field names inside a document still need checking.
 #[derive(Clone, Copy, PartialEq)]
 enum Names {

@@ -22,24 +22,15 @@ pub fn encode(v: &Value) -> String {
     out
 }
 
-/// A stored row as bridge text: the row's own text when it holds only
-/// strings, floats, booleans and nulls written as uniform JSON (no integer
-/// literal, no `$` object), else its decoded value re-encoded.
-pub fn encode_row(
-    line: &[u8],
-    doc: impl FnOnce() -> Option<Value>,
-    format: &TableFormat,
-) -> Option<String> {
-    if matches!(format, TableFormat::Uniform)
-        && let Ok(text) = std::str::from_utf8(line)
-        && plain(text.as_bytes())
-    {
-        let mut out = String::with_capacity(text.len() + 1);
-        out.push('P');
-        out.push_str(text.trim_end());
-        return Some(out);
+/// A stored row's own text, when it can go to `JSON.parse` as it is: it
+/// holds only strings, floats, booleans and nulls written as uniform JSON
+/// (no integer literal, no `$` object).
+pub fn plain_row<'a>(line: &'a [u8], format: &TableFormat) -> Option<&'a str> {
+    if !matches!(format, TableFormat::Uniform) {
+        return None;
     }
-    doc().map(|d| encode(&d))
+    let text = std::str::from_utf8(line).ok()?;
+    plain(text.as_bytes()).then(|| text.trim_end())
 }
 
 /// True when `s` (valid JSON) has no number without `.` or exponent and no
@@ -257,16 +248,16 @@ mod tests {
         assert!(crate::engine::db::same_value(&v, &back), "{back:?}");
         let plain_doc =
             br#"{"_creationTime":1754240000000.5,"_id":"j97x","n":5.0,"s":"5 and \"$x\""}"#;
-        let t = encode_row(plain_doc, || None, &TableFormat::Uniform).unwrap();
-        assert_eq!(&t[1..], std::str::from_utf8(plain_doc).unwrap());
-        assert!(t.starts_with('P'));
+        let t = plain_row(plain_doc, &TableFormat::Uniform).unwrap();
+        assert_eq!(t, std::str::from_utf8(plain_doc).unwrap());
+        assert_eq!(plain_row(plain_doc, &TableFormat::Missing), None);
         for tagged in [
             &br#"{"n":5}"#[..],
             br#"{"n":[1.5,-2]}"#,
             br#"{"b":{"$bytes":"AA=="}}"#,
         ] {
             assert_eq!(
-                encode_row(tagged, || None, &TableFormat::Uniform),
+                plain_row(tagged, &TableFormat::Uniform),
                 None,
                 "{}",
                 String::from_utf8_lossy(tagged)

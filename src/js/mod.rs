@@ -68,7 +68,24 @@ pub trait Host: 'static {
     fn replace(&mut self, table: Option<&str>, id: &str, value: &str) -> Result<(), String>;
     fn remove(&mut self, table: Option<&str>, id: &str) -> Result<(), String>;
     fn normalize_id(&mut self, table: &str, id: &str) -> Option<String>;
-    fn log(&mut self, level: &str, text: &str);
+    /// Call `call` of the page used `ctx.db` for the first time: its writes
+    /// from here on can roll back alone.
+    fn begin(&mut self, call: u32);
+    /// The call that began ends: its writes stay (`ok`) or roll back.
+    fn end(&mut self, ok: bool);
+    /// Applies the patches that calls which did not use `ctx.db` returned,
+    /// in order: `patches[i]` to the document `ids[i]` of `table`, returned
+    /// by call `calls[i]`. Gives the ones that failed, as JSON
+    /// `[[call, message], ...]`.
+    fn flush(
+        &mut self,
+        table: &str,
+        calls: &[u32],
+        ids: &[String],
+        patches: &[String],
+    ) -> Result<Option<String>, String>;
+    /// A `console` line, printed during call `call` (when known).
+    fn log(&mut self, call: Option<u32>, level: &str, text: &str);
     /// The host, to take it back after a call.
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
 }
@@ -106,17 +123,27 @@ pub struct Worker {
     namespaces: RefCell<Vec<(String, Persistent<Object<'static>>)>>,
     /// Each migration's `migrateOne` and table, by file and export.
     migrations: RefCell<Vec<((String, String), MigrationHandle)>>,
-    /// `runMigrateOne` and `__seed`.
-    run_migrate_one: Persistent<Function<'static>>,
-    set_seed: Persistent<Function<'static>>,
+    /// The runtime module's `runPage`.
+    run_page: Persistent<Function<'static>>,
     runtime_module: Persistent<Object<'static>>,
     context: Context,
     /// Kept for the worker's life: the context lives in it.
     _runtime: Runtime,
     host: HostSlot,
     deadline: Rc<Cell<Option<Instant>>>,
+    /// The call of the page that runs now.
+    call: Rc<Cell<Option<u32>>>,
     limits: Limits,
     modules: modules::Modules,
+}
+
+/// A page that could not finish: the call it stopped in (when known) and
+/// why. After `fatal` (out of memory) the worker should not be used again.
+#[derive(Debug)]
+pub struct PageAbort {
+    pub call: Option<u32>,
+    pub error: JsError,
+    pub fatal: bool,
 }
 
 /// The bootstrap script: the deterministic clock, randomness and console,
@@ -143,27 +170,24 @@ impl Worker {
         runtime.set_loader(modules.clone(), modules.clone());
         let context = Context::full(&runtime).map_err(err)?;
         let host: HostSlot = Rc::default();
+        let call: Rc<Cell<Option<u32>>> = Rc::default();
         let runtime_module = context.with(|ctx| -> Result<_, JsError> {
-            install_host(&ctx, &host).map_err(|e| caught(&ctx, e))?;
+            install_host(&ctx, &host, &call, &deadline, limits.call_time)
+                .map_err(|e| caught(&ctx, e))?;
             let globals = ctx.globals();
             globals.set("__now", now_ms).map_err(|e| caught(&ctx, e))?;
             ctx.eval::<(), _>(BOOTSTRAP)
                 .catch(&ctx)
                 .map_err(from_caught)?;
             let ns = import(&ctx, "convex-snapshot:runtime")?;
-            let run: Function = ns.get("runMigrateOne").map_err(|e| caught(&ctx, e))?;
-            let seed: Function = ctx.globals().get("__seed").map_err(|e| caught(&ctx, e))?;
-            Ok((
-                Persistent::save(&ctx, ns),
-                Persistent::save(&ctx, run),
-                Persistent::save(&ctx, seed),
-            ))
+            let run: Function = ns.get("runPage").map_err(|e| caught(&ctx, e))?;
+            Ok((Persistent::save(&ctx, ns), Persistent::save(&ctx, run)))
         })?;
-        let (runtime_module, run_migrate_one, set_seed) = runtime_module;
+        let (runtime_module, run_page) = runtime_module;
         Ok(Worker {
             migrations: RefCell::new(Vec::new()),
-            run_migrate_one,
-            set_seed,
+            run_page,
+            call,
             _runtime: runtime,
             context,
             host,
@@ -227,53 +251,85 @@ impl Worker {
         (out, *host)
     }
 
-    /// Calls `migrateOne` of the migration `export` of `file` on one
-    /// document (bridge text), as the migrations component does; `seed`
-    /// seeds `Math.random()` for the call.
-    pub fn migrate_one(
+    /// Runs one page of the migration `export` of `file`, as the
+    /// migrations component runs a batch: `docs` is the page as a JSON
+    /// array (the documents `tagged` lists hold tagged values, see
+    /// [`bridge`]), `seeds` four words per document for `Math.random()`.
+    /// Calls in `skip` are not run. With `stop`, the page ends at the first
+    /// call that throws. Gives the calls that threw.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_page(
         &self,
         file: &str,
         export: &str,
-        doc: &str,
-        seed: [u32; 4],
-    ) -> Result<(), JsError> {
+        docs: String,
+        tagged: Vec<u32>,
+        seeds: Vec<u32>,
+        parallel: bool,
+        stop: bool,
+        skip: Vec<u32>,
+    ) -> Result<Vec<(u32, JsError)>, PageAbort> {
+        let abort = |error: JsError| PageAbort {
+            call: None,
+            error,
+            fatal: false,
+        };
         self.context.with(|ctx| {
-            let (migrate_one, table) = self.migration_handle(&ctx, file, export)?;
+            let (migrate_one, table) = self
+                .migration_handle(&ctx, file, export)
+                .map_err(abort)?;
             let run = self
-                .run_migrate_one
+                .run_page
                 .clone()
                 .restore(&ctx)
-                .map_err(|e| caught(&ctx, e))?;
-            let set_seed = self
-                .set_seed
-                .clone()
-                .restore(&ctx)
-                .map_err(|e| caught(&ctx, e))?;
-            set_seed
-                .call::<_, ()>((seed[0], seed[1], seed[2], seed[3]))
-                .map_err(|e| caught(&ctx, e))?;
-            self.deadline
-                .set(Some(Instant::now() + self.limits.call_time));
+                .map_err(|e| abort(caught(&ctx, e)))?;
+            let seeds = rquickjs::TypedArray::<u32>::new(ctx.clone(), seeds)
+                .map_err(|e| abort(caught(&ctx, e)))?;
+            self.call.set(None);
             let result = run
-                .call::<_, Promise>((migrate_one, table, doc))
+                .call::<_, rquickjs::Value>((
+                    migrate_one,
+                    table,
+                    docs,
+                    tagged,
+                    seeds,
+                    u8::from(parallel) | (u8::from(stop) << 1),
+                    skip,
+                ))
                 .catch(&ctx)
                 .map_err(from_caught)
-                .and_then(|p| settle(&ctx, p));
+                .and_then(|v| match v.clone().into_promise() {
+                    Some(p) => {
+                        settle(&ctx, p.clone())?;
+                        promise_value::<String>(&ctx, &p)
+                    }
+                    None => v
+                        .as_string()
+                        .and_then(|s| s.to_string().ok())
+                        .ok_or_else(|| JsError::new("internal: runPage gave no result")),
+                });
             self.deadline.set(None);
-            result.map_err(|e| self.explain(e))
-        })
-    }
-
-    /// A new page begins: the next calls share a new `ctx`.
-    pub fn new_page(&self) -> Result<(), JsError> {
-        self.context.with(|ctx| {
-            let runtime = self
-                .runtime_module
-                .clone()
-                .restore(&ctx)
-                .map_err(|e| caught(&ctx, e))?;
-            let f: Function = runtime.get("newPage").map_err(|e| caught(&ctx, e))?;
-            f.call::<_, ()>(()).catch(&ctx).map_err(from_caught)
+            let call = self.call.take();
+            let text = result.map_err(|e| {
+                let fatal = e.message.contains("out of memory");
+                PageAbort {
+                    call,
+                    error: self.explain(e),
+                    fatal,
+                }
+            })?;
+            if text.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list: Vec<(u32, String, Option<String>)> = serde_json::from_str(&text)
+                .map_err(|e| abort(JsError::new(format!("internal: a page's errors: {e}"))))?;
+            Ok(list
+                .into_iter()
+                .map(|(i, message, stack)| {
+                    let e = self.explain(JsError { message, stack });
+                    (i, e)
+                })
+                .collect())
         })
     }
 
@@ -303,30 +359,6 @@ impl Worker {
             ),
         ));
         Ok((migrate_one, table))
-    }
-
-    /// Calls a page of `migrateOne` together (`parallelize: true`).
-    pub fn migrate_page(
-        &self,
-        file: &str,
-        export: &str,
-        docs: Vec<String>,
-        seed: [u32; 4],
-    ) -> Result<(), JsError> {
-        self.call(file, export, seed, |ctx, runtime, target| {
-            let migration: Object = target.get("__migration").map_err(|e| caught(ctx, e))?;
-            let migrate_one: Function = migration.get("migrateOne").map_err(|e| caught(ctx, e))?;
-            let table: String = migration.get("table").map_err(|e| caught(ctx, e))?;
-            let run: Function = runtime
-                .get("runMigrateOnePage")
-                .map_err(|e| caught(ctx, e))?;
-            let p: Promise = run
-                .call((migrate_one, table, docs))
-                .catch(ctx)
-                .map_err(from_caught)?;
-            Ok(p)
-        })
-        .map(|_| ())
     }
 
     /// The query description (JSON) of a migration's `customRange`, or
@@ -391,38 +423,6 @@ impl Worker {
             let batch = get("batchSize")?.as_number().unwrap_or(100.0);
             let parallel = get("parallelize")?.as_bool().unwrap_or(false);
             Ok((table, batch, parallel))
-        })
-    }
-
-    /// Runs the promise `start` gives, with the call's seed and time limit.
-    fn call(
-        &self,
-        file: &str,
-        export: &str,
-        seed: [u32; 4],
-        start: impl for<'js> FnOnce(
-            &Ctx<'js>,
-            &Object<'js>,
-            &Object<'js>,
-        ) -> Result<Promise<'js>, JsError>,
-    ) -> Result<(), JsError> {
-        self.context.with(|ctx| {
-            let ns = self.namespace(&ctx, file)?;
-            let target: Object = ns.get(export).map_err(|e| caught(&ctx, e))?;
-            let runtime = self
-                .runtime_module
-                .clone()
-                .restore(&ctx)
-                .map_err(|e| caught(&ctx, e))?;
-            let set_seed: Function = ctx.globals().get("__seed").map_err(|e| caught(&ctx, e))?;
-            set_seed
-                .call::<_, ()>((seed[0], seed[1], seed[2], seed[3]))
-                .map_err(|e| caught(&ctx, e))?;
-            self.deadline
-                .set(Some(Instant::now() + self.limits.call_time));
-            let result = start(&ctx, &runtime, &target).and_then(|p| settle(&ctx, p));
-            self.deadline.set(None);
-            result.map_err(|e| self.explain(e))
         })
     }
 
@@ -507,8 +507,15 @@ fn from_caught(e: CaughtError<'_>) -> JsError {
     }
 }
 
-/// `globalThis.__host`: the Rust side of `ctx.db` and `console`.
-fn install_host(ctx: &Ctx<'_>, slot: &HostSlot) -> rquickjs::Result<()> {
+/// `globalThis.__host`: the Rust side of `ctx.db` and `console`, and the
+/// page driver's `tick` (a call begins: its time limit starts).
+fn install_host(
+    ctx: &Ctx<'_>,
+    slot: &HostSlot,
+    call: &Rc<Cell<Option<u32>>>,
+    deadline: &Rc<Cell<Option<Instant>>>,
+    call_time: Duration,
+) -> rquickjs::Result<()> {
     let host = Object::new(ctx.clone())?;
     macro_rules! host_fn {
         ($name:literal, |$h:ident, $($arg:ident: $ty:ty),*| $body:expr) => {{
@@ -561,14 +568,39 @@ fn install_host(ctx: &Ctx<'_>, slot: &HostSlot) -> rquickjs::Result<()> {
         "normalizeId",
         |h, table: String, id: String| Ok::<_, String>(h.normalize_id(&table, &id))
     );
+    host_fn!("begin", |h, call: u32| {
+        h.begin(call);
+        Ok::<_, String>(())
+    });
+    host_fn!("end", |h, ok: bool| {
+        h.end(ok);
+        Ok::<_, String>(())
+    });
+    host_fn!(
+        "flush",
+        |h, table: String, calls: Vec<u32>, ids: Vec<String>, patches: Vec<String>| h
+            .flush(&table, &calls, &ids, &patches)
+    );
     {
         let slot = slot.clone();
+        let call = call.clone();
         host.set(
             "log",
             Function::new(ctx.clone(), move |level: String, parts: Rest<String>| {
                 if let Some(h) = slot.borrow_mut().as_mut() {
-                    h.log(&level, &parts.0.join(" "));
+                    h.log(call.get(), &level, &parts.0.join(" "));
                 }
+            })?,
+        )?;
+    }
+    {
+        let call = call.clone();
+        let deadline = deadline.clone();
+        host.set(
+            "tick",
+            Function::new(ctx.clone(), move |i: u32| {
+                call.set(Some(i));
+                deadline.set(Some(Instant::now() + call_time));
             })?,
         )?;
     }
@@ -648,12 +680,60 @@ mod tests {
         fn normalize_id(&mut self, _table: &str, id: &str) -> Option<String> {
             Some(id.to_owned())
         }
-        fn log(&mut self, level: &str, text: &str) {
+        fn begin(&mut self, call: u32) {
+            self.calls.push(format!("begin {call}"));
+        }
+        fn end(&mut self, ok: bool) {
+            self.calls.push(format!("end {ok}"));
+        }
+        fn flush(
+            &mut self,
+            table: &str,
+            _calls: &[u32],
+            ids: &[String],
+            patches: &[String],
+        ) -> Result<Option<String>, String> {
+            for (id, p) in ids.iter().zip(patches) {
+                self.calls.push(format!("patch Some({table:?}) {id} {p}"));
+            }
+            Ok(None)
+        }
+        fn log(&mut self, _call: Option<u32>, level: &str, text: &str) {
             self.logs.push(format!("{level}: {text}"));
         }
         fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
             self
         }
+    }
+
+    /// Runs `export` of `file` on one document (plain JSON text).
+    fn one(
+        w: &mut Worker,
+        file: &str,
+        export: &str,
+        doc: &str,
+        seed: [u32; 4],
+    ) -> (Result<(), JsError>, Recorder) {
+        let (r, host) = w.with_host(Recorder::default(), |w| {
+            w.run_page(
+                file,
+                export,
+                format!("[{doc}]"),
+                Vec::new(),
+                seed.to_vec(),
+                false,
+                false,
+                Vec::new(),
+            )
+        });
+        let r = match r {
+            Ok(errors) => match errors.into_iter().next() {
+                Some((_, e)) => Err(e),
+                None => Ok(()),
+            },
+            Err(abort) => Err(abort.error),
+        };
+        (r, host)
     }
 
     fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, Arc<Project>) {
@@ -754,52 +834,37 @@ export const runAll = migrations.runner([internal.migrations.setDefault, interna
             ("posts".into(), 7.0, false)
         );
 
-        let (r, host) = w.with_host(Recorder::default(), |w| {
-            w.migrate_one(
-                "migrations.ts",
-                "setDefault",
-                "P{\"_id\":\"u1\",\"name\":\"x\"}",
-                [1, 2, 3, 4],
-            )
-        });
+        let (r, host) = one(&mut w, "migrations.ts", "setDefault", "{\"_id\":\"u1\",\"name\":\"x\"}", [1, 2, 3, 4]);
         r.unwrap();
         assert_eq!(
             host.calls,
             [
-                r#"patch Some("users") u1 {"gone":{"$undefined":null},"n":{"$integer":"1"},"plan":"basic","when":1754240000000}"#
+                r#"patch Some("users") u1 {"plan":"basic","n":{"$integer":"1"},"gone":{"$undefined":null},"when":1754240000000}"#
             ]
         );
-        let (r, host) = w.with_host(Recorder::default(), |w| {
-            w.migrate_one(
-                "migrations.ts",
-                "follow",
-                "P{\"_id\":\"p1\",\"author\":\"known\"}",
-                [1, 2, 3, 4],
-            )
-        });
+        let (r, host) = one(&mut w, "migrations.ts", "follow", "{\"_id\":\"p1\",\"author\":\"known\"}", [1, 2, 3, 4]);
         r.unwrap();
-        assert_eq!(host.calls[0], "get None known");
+        // The call's first use of ctx.db opens its layer; its end closes it.
+        assert_eq!(host.calls[0], "begin 0");
+        assert_eq!(host.calls[1], "get None known");
         assert_eq!(
-            host.calls[1],
+            host.calls[2],
             r#"insert audit {"bytes":{"$bytes":"0000"},"post":"p1"}"#
         );
         assert_eq!(
-            host.calls[2],
+            host.calls[3],
             r#"patch Some("posts") p1 {"authorName":"Ada"}"#
         );
+        assert_eq!(host.calls[4], "end true");
         assert_eq!(
             host.logs,
             [r#"log: author {"_id":"known","name":"Ada"} true"#]
         );
 
-        let (r, _) = w.with_host(Recorder::default(), |w| {
-            w.migrate_one("migrations.ts", "broken", "P{\"_id\":\"u1\"}", [1, 2, 3, 4])
-        });
+        let (r, _) = one(&mut w, "migrations.ts", "broken", "{\"_id\":\"u1\"}", [1, 2, 3, 4]);
         let err = r.unwrap_err();
         assert!(err.message.starts_with("Date \"2025-08-03T16:53:20.000Z\" is not a supported Convex type (present at path .when"), "{err:?}");
-        let (r, _) = w.with_host(Recorder::default(), |w| {
-            w.migrate_one("migrations.ts", "throws", "P{\"_id\":\"u9\"}", [1, 2, 3, 4])
-        });
+        let (r, _) = one(&mut w, "migrations.ts", "throws", "{\"_id\":\"u9\"}", [1, 2, 3, 4]);
         let err = r.unwrap_err();
         assert_eq!(err.message, "no email on u9");
         // The user's own file, line and column, through the TypeScript.
@@ -810,19 +875,10 @@ export const runAll = migrations.runner([internal.migrations.setDefault, interna
                 .contains("migrations.ts:40:"),
             "{err:?}"
         );
-        let (r, _) = w.with_host(Recorder::default(), |w| {
-            w.migrate_one("migrations.ts", "loops", "P{\"_id\":\"u1\"}", [1, 2, 3, 4])
-        });
+        let (r, _) = one(&mut w, "migrations.ts", "loops", "{\"_id\":\"u1\"}", [1, 2, 3, 4]);
         assert!(r.unwrap_err().message.contains("took longer than 0.3 s"));
         // The worker still works after an interrupted call.
-        let (r, host) = w.with_host(Recorder::default(), |w| {
-            w.migrate_one(
-                "migrations.ts",
-                "setDefault",
-                "P{\"_id\":\"u2\",\"plan\":\"pro\"}",
-                [1, 2, 3, 4],
-            )
-        });
+        let (r, host) = one(&mut w, "migrations.ts", "setDefault", "{\"_id\":\"u2\",\"plan\":\"pro\"}", [1, 2, 3, 4]);
         r.unwrap();
         assert!(host.calls.is_empty());
     }
@@ -865,9 +921,7 @@ export const runAll = migrations.runner([internal.migrations.setDefault, interna
         )]);
         let mut w = Worker::new(project.clone(), 86_400_000.0 * 365.0, Limits::default()).unwrap();
         let run = |w: &mut Worker, seed| {
-            let (r, host) = w.with_host(Recorder::default(), |w| {
-                w.migrate_one("m.ts", "t", "P{\"_id\":\"a\"}", seed)
-            });
+            let (r, host) = one(w, "m.ts", "t", "{\"_id\":\"a\"}", seed);
             r.unwrap();
             host.calls[0].clone()
         };

@@ -25,14 +25,15 @@ use sha2::{Digest, Sha256};
 
 use super::{LogLine, Migration, Mode, Outcome};
 use crate::engine::store::{
-    Base, Found as Scanned, IndexKey, IndexSpec, Keep, Range, SchemaIndexes, Writes,
+    Base, Finished, Found as Scanned, IndexKey, IndexSpec, Keep, Range, SchemaIndexes, Tx, Writes,
     compare_values, field,
 };
 use crate::engine::{Db, DocError};
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::js::{self, Export, FunctionName, Host, JsError, Limits, Project, Worker};
-use crate::value::{Map, Value};
+use crate::engine::db::same_value;
+use crate::value::{self, Map, Spliced, TableFormat, Value};
 
 /// What to do when a call throws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -129,7 +130,286 @@ fn user_frame(stack: &str) -> Option<String> {
     })
 }
 
+/// Documents per chunk of pages run ahead in one fresh runtime, and chunks
+/// per window. Both are fixed, so which pages run ahead, and in which
+/// runtime, never depends on the number of threads.
+const CHUNK_DOCS: usize = 2048;
+const WINDOW_CHUNKS: usize = 16;
+
+/// A page as a scan found it: its documents, the cursor before it.
+struct Planned {
+    after: Option<IndexKey>,
+    found: Vec<Scanned>,
+}
+
+impl Planned {
+    fn full(&self, batch: usize) -> bool {
+        self.found.len() == batch
+    }
+    fn ids(&self) -> Vec<[u8; 16]> {
+        self.found.iter().map(|f| f.key.id).collect()
+    }
+    fn last(&self) -> Option<&IndexKey> {
+        self.found.last().map(|f| &f.key)
+    }
+}
+
+/// A page ready for JavaScript: the documents as one JSON array, which of
+/// them hold tagged values, their `_id`s and seeds.
+struct PageDocs {
+    text: String,
+    tagged: Vec<u32>,
+    ids: Vec<String>,
+    seeds: Vec<u32>,
+}
+
+fn page_docs(m: &UserMigration, number: u32, found: &mut [Scanned]) -> Result<PageDocs> {
+    let mut text = String::with_capacity(found.len() * 1024 + 2);
+    let mut tagged = Vec::new();
+    let mut ids = Vec::with_capacity(found.len());
+    let mut seeds = Vec::with_capacity(4 * found.len());
+    text.push('[');
+    for (i, f) in found.iter_mut().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        let plain = match (&f.line, f.decoded()) {
+            (Some(line), None) => js::bridge::plain_row(line, f.format()),
+            _ => None,
+        };
+        match plain {
+            Some(row) => text.push_str(row),
+            None => {
+                let t = js::bridge::encode(&Value::Object(f.doc()?));
+                if t.starts_with('T') {
+                    tagged.push(i as u32);
+                }
+                text.push_str(&t[1..]);
+            }
+        }
+        let id = DocumentId::new(number, f.key.id).encode();
+        seeds.extend(seed(&m.display, &id));
+        ids.push(id);
+    }
+    text.push(']');
+    Ok(PageDocs {
+        text,
+        tagged,
+        ids,
+        seeds,
+    })
+}
+
+/// What running one page gave: its writes (unless it stopped), the calls
+/// that failed, what they printed.
+struct PageRun {
+    finished: Option<Finished>,
+    errors: Vec<(u32, JsError)>,
+    logs: Vec<LogLine>,
+}
+
+/// What a migration needs to run a page.
+struct Job<'a> {
+    m: &'a UserMigration,
+    number: u32,
+    parallel: bool,
+    now_ms: f64,
+}
+
+impl Job<'_> {
+    fn worker(&self) -> Result<Worker> {
+        Worker::new(self.m.project.clone(), self.now_ms, self.m.limits)
+            .map_err(|e| js_error("starting the JavaScript engine", e))
+    }
+
+    /// Runs a page in `worker` over the committed state of `writes`
+    /// (recording what it reads when `record`). A call that stops the whole
+    /// page (its time or the memory ran out) fails alone: the page runs
+    /// again without it.
+    fn run(
+        &self,
+        worker: &mut Worker,
+        writes: &Arc<Writes>,
+        found: &mut [Scanned],
+        record: bool,
+    ) -> Result<PageRun> {
+        let docs = page_docs(self.m, self.number, found)?;
+        let stop = self.m.on_throw == OnThrow::Stop;
+        let mut skip: Vec<u32> = Vec::new();
+        let mut aborted: Vec<(u32, JsError)> = Vec::new();
+        // The page's rows, kept for its calls' reads of their documents.
+        let mut rows: rustc_hash::FxHashMap<_, _> = found
+            .iter_mut()
+            .filter_map(|f| Some(((self.number, f.key.id), f.line.take()?)))
+            .collect();
+        loop {
+            let tx = writes.begin(record);
+            tx.remember(std::mem::take(&mut rows));
+            let host = PageHost {
+                writes: writes.clone(),
+                tx,
+                ids: docs.ids.clone(),
+                current: None,
+                inserts: 0,
+                logs: Vec::new(),
+            };
+            let (r, host) = worker.with_host(host, |w| {
+                w.run_page(
+                    &self.m.file,
+                    &self.m.name.export,
+                    docs.text.clone(),
+                    docs.tagged.clone(),
+                    docs.seeds.clone(),
+                    self.parallel,
+                    stop,
+                    skip.clone(),
+                )
+            });
+            match r {
+                Ok(mut errors) => {
+                    let PageHost { mut tx, logs, .. } = host;
+                    while tx.depth() > 1 {
+                        tx.discard();
+                    }
+                    errors.extend(aborted);
+                    errors.sort_by_key(|(i, _)| *i);
+                    return Ok(PageRun {
+                        finished: Some(tx.finish()),
+                        errors,
+                        logs,
+                    });
+                }
+                Err(abort) => {
+                    let PageHost { mut tx, logs, .. } = host;
+                    rows = tx.forget();
+                    let Some(call) = abort.call.filter(|c| !skip.contains(c)) else {
+                        return Err(js_error(&self.m.display, abort.error));
+                    };
+                    if abort.fatal {
+                        *worker = self.worker()?;
+                    }
+                    aborted.push((call, abort.error));
+                    if stop {
+                        return Ok(PageRun {
+                            finished: None,
+                            errors: aborted,
+                            logs,
+                        });
+                    }
+                    skip.push(call);
+                }
+            }
+        }
+    }
+}
+
+/// The run so far: what its pages gave, where it is.
+struct Tally<'a> {
+    table: &'a str,
+    number: u32,
+    batch: usize,
+    parallel: bool,
+    stop: bool,
+    errors: Vec<DocError>,
+    logs: Vec<LogLine>,
+    visited: u64,
+    pages: u64,
+    stopped_at: Option<(u64, String)>,
+    cursor: Option<IndexKey>,
+}
+
+impl Tally<'_> {
+    /// Takes a page's result in order: commits its writes (unless it
+    /// failed as a whole), notes its failures and lines. True when the
+    /// migration is over (the page was not full, or it threw and the run
+    /// stops as the deployment does).
+    fn take(&mut self, writes: &mut Arc<Writes>, found: &[Scanned], run: PageRun) -> Result<bool> {
+        self.pages += 1;
+        self.visited += found.len() as u64;
+        if let Some(last) = found.last() {
+            self.cursor = Some(last.key.clone());
+        }
+        let id_of = |i: u32| {
+            found
+                .get(i as usize)
+                .map(|f| DocumentId::new(self.number, f.key.id).encode())
+                .unwrap_or_default()
+        };
+        let failed = !run.errors.is_empty();
+        let note = if self.parallel {
+            " (in a page run with parallelize)"
+        } else {
+            ""
+        };
+        for (i, e) in &run.errors {
+            self.errors.push(doc_error(self.table, &id_of(*i), e, note));
+        }
+        self.logs.extend(run.logs);
+        if failed && self.stop {
+            self.stopped_at = Some((self.pages, id_of(0)));
+            return Ok(true);
+        }
+        if let Some(f) = run.finished
+            && !(failed && self.parallel)
+        {
+            writes_mut(writes).commit(f)?;
+        }
+        Ok(found.len() < self.batch)
+    }
+}
+
+fn writes_mut(w: &mut Arc<Writes>) -> &mut Writes {
+    Arc::get_mut(w).expect("no page holds the writes between pages")
+}
+
+/// Runs the planned pages over the committed state, recording their reads,
+/// a chunk of pages per fresh runtime, chunks side by side on as many
+/// threads as the run has. The threads are the run's own, not the thread
+/// pool's: what user code reads may load a table, which uses the pool, and
+/// a pool thread must never wait for work queued behind it.
+fn run_ahead(
+    job: &Job<'_>,
+    writes: &Arc<Writes>,
+    plan: &mut [Planned],
+    chunk_pages: usize,
+) -> Vec<Result<Vec<PageRun>>> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let chunks: Vec<Mutex<&mut [Planned]>> = plan.chunks_mut(chunk_pages).map(Mutex::new).collect();
+    let results: Vec<Mutex<Option<Result<Vec<PageRun>>>>> =
+        chunks.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let threads = rayon::current_num_threads().clamp(1, chunks.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(chunk) = chunks.get(i) else { break };
+                    let mut chunk = chunk.lock().unwrap_or_else(|p| p.into_inner());
+                    let r = job.worker().and_then(|mut w| {
+                        chunk
+                            .iter_mut()
+                            .map(|p| job.run(&mut w, writes, &mut p.found, true))
+                            .collect()
+                    });
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| {
+            r.into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .expect("every chunk ran")
+        })
+        .collect()
+}
+
 fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
+
     let (now_ms, _) = db.clock();
     let mut worker = Worker::new(m.project.clone(), now_ms as f64, m.limits)
         .map_err(|e| js_error("starting the JavaScript engine", e))?;
@@ -140,108 +420,125 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
     let indexes = schema_indexes(&worker).map_err(|e| js_error("loading schema.ts", e))?;
     let scratch = crate::scratch::Scratch::new_in(db.temp_dir())?;
     let base = Arc::new(Base::new(db, scratch.path(), indexes)?);
-    let mut writes = Writes::new(base.clone(), db, scratch.path())?;
+    let mut writes = Arc::new(Writes::new(base.clone(), db, scratch.path())?);
     let order = order_of(&worker, m, &table, &base)?;
     let batch = if batch.is_finite() && batch >= 1.0 {
         batch as usize
     } else {
         100
     };
+    let number = base.table(&order.table).map_or(0, |(n, _)| n);
+    let job = Job {
+        m,
+        number,
+        parallel: parallelize,
+        now_ms: now_ms as f64,
+    };
+    let chunk_pages = CHUNK_DOCS.div_ceil(batch).max(1);
+    let window_pages = chunk_pages * WINDOW_CHUNKS;
 
-    let mut out = Outcome::default();
-    let mut errors: Vec<DocError> = Vec::new();
-    let mut logs: Vec<LogLine> = Vec::new();
-    let mut visited = 0u64;
-    let mut pages = 0u64;
-    let mut stopped_at: Option<(u64, String)> = None;
-    let mut cursor: Option<IndexKey> = None;
-    loop {
-        // The page, read at its start.
-        let page = next_page(&writes, &order, cursor.as_ref(), batch)?;
-        pages += 1;
-        let full = page.len() == batch;
-        if let Some(found) = page.last() {
-            cursor = Some(found.key.clone());
+    let mut tally = Tally {
+        table: &table,
+        number,
+        batch,
+        parallel: parallelize,
+        stop: m.on_throw == OnThrow::Stop,
+        errors: Vec::new(),
+        logs: Vec::new(),
+        visited: 0,
+        pages: 0,
+        stopped_at: None,
+        cursor: None,
+    };
+    // Pages to run in order before running ahead again (after a window
+    // where most pages had to run again).
+    let mut in_order = 0usize;
+    let mut done = false;
+    while !done {
+        writes_mut(&mut writes).start_epoch();
+        if in_order > 0 {
+            in_order -= 1;
+            let probe = writes.begin(false);
+            let mut found = next_page(&writes, &probe, &order, tally.cursor.as_ref(), batch)?;
+            drop(probe);
+            let run = job.run(&mut worker, &writes, &mut found, false)?;
+            done = tally.take(&mut writes, &found, run)?;
+            continue;
         }
-        writes.open();
-        worker.new_page().map_err(|e| js_error(&m.display, e))?;
-        let mut page_failed = false;
-        let format = base.table(&order.table).map(|(_, f)| f.clone());
-        let mut texts: Vec<(String, String)> = Vec::with_capacity(page.len());
-        for mut found in page {
-            let plain = match (&found.line, &format) {
-                (Some(line), Some(format)) => js::bridge::encode_row(line, || None, format),
-                _ => None,
+        // The next pages as the state now gives them, run ahead side by
+        // side (a chunk of pages per fresh runtime) over that state.
+        let mut plan: Vec<Planned> = Vec::new();
+        let probe = writes.begin(false);
+        let mut after = tally.cursor.clone();
+        while plan.len() < window_pages {
+            let found = next_page(&writes, &probe, &order, after.as_ref(), batch)?;
+            let p = Planned {
+                after: after.clone(),
+                found,
             };
-            let text = match plain {
-                Some(t) => t,
-                None => js::bridge::encode(&Value::Object(found.doc()?)),
-            };
-            let id = match found.decoded() {
-                Some(doc) => doc
-                    .get("_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                None => {
-                    DocumentId::new(writes.number(&order.table).unwrap_or(0), found.key.id).encode()
-                }
-            };
-            texts.push((id, text));
-        }
-        if parallelize {
-            visited += texts.len() as u64;
-            let first = texts.first().map(|t| t.0.clone()).unwrap_or_default();
-            let host = CallHost::new(writes, &first);
-            let docs: Vec<String> = texts.iter().map(|t| t.1.clone()).collect();
-            let (r, host) = worker.with_host(host, |w| {
-                w.migrate_page(&m.file, export, docs, seed(&m.display, &first))
-            });
-            writes = host.writes;
-            logs.extend(host.logs);
-            if let Err(e) = r {
-                page_failed = true;
-                errors.push(doc_error(
-                    &table,
-                    &first,
-                    &e,
-                    "(a page run with parallelize)",
-                ));
-            }
-        } else {
-            for (id, text) in &texts {
-                visited += 1;
-                writes.open();
-                let host = CallHost::new(writes, id);
-                let (r, host) = worker.with_host(host, |w| {
-                    w.migrate_one(&m.file, export, text, seed(&m.display, id))
-                });
-                writes = host.writes;
-                logs.extend(host.logs);
-                match r {
-                    Ok(()) => writes.commit()?,
-                    Err(e) => {
-                        writes.discard();
-                        errors.push(doc_error(&table, id, &e, ""));
-                        page_failed = true;
-                        if m.on_throw == OnThrow::Stop {
-                            break;
-                        }
-                    }
-                }
+            after = p.last().cloned().or(after);
+            let full = p.full(batch);
+            plan.push(p);
+            if !full {
+                break;
             }
         }
-        if page_failed && m.on_throw == OnThrow::Stop {
-            writes.discard();
-            let first = texts.first().map(|t| t.0.clone()).unwrap_or_default();
-            stopped_at = Some((pages, first));
-            break;
+        drop(probe);
+        let mut runs = Vec::with_capacity(plan.len());
+        for r in run_ahead(&job, &writes, &mut plan, chunk_pages) {
+            runs.extend(r?);
         }
-        writes.commit()?;
-        if !full {
-            break;
+        // Then in order: a page whose documents and reads nothing since
+        // has changed is taken as it ran; any other runs again.
+        let planned = plan.len();
+        let mut reran = 0usize;
+        for (p, run) in plan.into_iter().zip(runs) {
+            let same_page = writes.unchanged_since_epoch(
+                &order.table,
+                &order.spec,
+                &order.range,
+                p.after.as_ref(),
+                if p.full(batch) { p.last() } else { None },
+                order.descending,
+                &p.ids(),
+            )?;
+            let valid = same_page && run.finished.as_ref().is_some_and(|f| !writes.conflicts(f));
+            if valid {
+                done = tally.take(&mut writes, &p.found, run)?;
+            } else {
+                reran += 1;
+                drop(run);
+                let probe = writes.begin(false);
+                let mut found =
+                    next_page(&writes, &probe, &order, tally.cursor.as_ref(), batch)?;
+                drop(probe);
+                let run = job.run(&mut worker, &writes, &mut found, false)?;
+                done = tally.take(&mut writes, &found, run)?;
+                if !same_page {
+                    // The pages planned after it may start elsewhere now.
+                    break;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        if reran * 2 > planned {
+            in_order = planned;
         }
     }
+    let Tally {
+        errors,
+        logs,
+        visited,
+        pages,
+        stopped_at,
+        ..
+    } = tally;
+    let mut out = Outcome::default();
+    let writes = Arc::try_unwrap(writes).map_err(|_| {
+        Error::Usage("internal: the writes are still shared after the run".into())
+    })?;
     let counts = writes.counts.clone();
     let failed_docs = errors.len();
     if failed_docs == 0 || m.on_throw == OnThrow::Stop {
@@ -310,12 +607,14 @@ fn order_of(worker: &Worker, m: &UserMigration, table: &str, base: &Base) -> Res
 /// run sees the table now.
 fn next_page(
     writes: &Writes,
+    tx: &Tx,
     order: &Order,
     cursor: Option<&IndexKey>,
     n: usize,
 ) -> Result<Vec<Scanned>> {
     let keep = |doc: &Map| passes(&order.filters, doc);
     writes.scan_page(
+        tx,
         &order.table,
         &order.spec,
         &order.range,
@@ -453,24 +752,29 @@ fn arithmetic(op: &str, args: &[Option<Value>]) -> std::result::Result<Option<Va
     }))
 }
 
-/// `ctx.db` of one call: reads see the writes before it; its own writes go
-/// into the open layer.
-struct CallHost {
-    writes: Writes,
-    /// The document the call runs on (new rows' IDs derive from it).
-    source: String,
+/// `ctx.db` of one page: reads see the committed writes and the page's
+/// own; each call's writes go in a layer of their own.
+struct PageHost {
+    writes: Arc<Writes>,
+    tx: Tx,
+    /// The page's documents' `_id`s (new rows' IDs derive from the calling
+    /// document's).
+    ids: Vec<String>,
+    /// The call that began last.
+    current: Option<u32>,
+    /// Rows the current call (a whole page with parallelize) inserted.
     inserts: u32,
     logs: Vec<LogLine>,
 }
 
-impl CallHost {
-    fn new(writes: Writes, source: &str) -> CallHost {
-        CallHost {
-            writes,
-            source: source.to_owned(),
-            inserts: 0,
-            logs: Vec::new(),
-        }
+impl PageHost {
+    /// What new rows' IDs derive from: the calling document's `_id` (the
+    /// page's first with parallelize, where calls interleave).
+    fn source(&self) -> &str {
+        self.current
+            .and_then(|c| self.ids.get(c as usize))
+            .or(self.ids.first())
+            .map_or("", String::as_str)
     }
 
     /// The table number and internal bytes of an ID, checked against the
@@ -487,7 +791,7 @@ impl CallHost {
             ));
         };
         if let Some(table) = table {
-            let Some(number) = self.writes.number(table) else {
+            let Some(number) = self.writes.number(&self.tx, table) else {
                 return Err(format!(
                     "Invalid argument `id` for `db.{method}`: the table {table} does not exist"
                 ));
@@ -495,7 +799,7 @@ impl CallHost {
             if number != decoded.table_number {
                 let actual = self
                     .writes
-                    .table_name(decoded.table_number)
+                    .table_name(&self.tx, decoded.table_number)
                     .unwrap_or_else(|| format!("number {}", decoded.table_number));
                 return Err(format!(
                     "Invalid argument `id`, expected ID in table '{table}' but got ID in table '{actual}'"
@@ -504,12 +808,12 @@ impl CallHost {
         }
         Ok(self
             .writes
-            .table_name(decoded.table_number)
+            .table_name(&self.tx, decoded.table_number)
             .map(|_| (decoded.table_number, decoded.internal)))
     }
 
     fn system_table(&self, number: u32) -> bool {
-        self.writes.table_name(number).is_none()
+        self.writes.table_name(&self.tx, number).is_none()
             && self.writes.base().storage().iter().any(|d| {
                 d.get("_id")
                     .and_then(Value::as_str)
@@ -569,6 +873,7 @@ impl CallHost {
         let found = self
             .writes
             .scan_page(
+                &self.tx,
                 &q.table,
                 &q.spec,
                 &q.range,
@@ -592,7 +897,7 @@ fn encode_docs(docs: impl Iterator<Item = Map>) -> String {
     js::bridge::encode(&Value::Array(items))
 }
 
-impl Host for CallHost {
+impl Host for PageHost {
     fn get(
         &mut self,
         table: Option<&str>,
@@ -613,7 +918,7 @@ impl Host for CallHost {
         };
         let doc = self
             .writes
-            .get(number, &internal)
+            .get(&self.tx, number, &internal)
             .map_err(|e| format!("{e:#}"))?;
         Ok(doc.map(|d| js::bridge::encode(&Value::Object(d))))
     }
@@ -670,8 +975,8 @@ impl Host for CallHost {
             }
         }
         self.inserts += 1;
-        let source = format!("{}#{}", self.source, self.inserts);
-        self.writes.insert(table, fields, &source)
+        let source = format!("{}#{}", self.source(), self.inserts);
+        self.writes.insert(&mut self.tx, table, fields, &source)
     }
 
     fn patch(
@@ -681,14 +986,31 @@ impl Host for CallHost {
         patch: &str,
     ) -> std::result::Result<(), String> {
         let (number, internal) = self.target(table, id, "patch", "Patch")?;
-        let Some(mut doc) = self
+        let missing = || format!("Patch on non-existent document with ID \"{id}\"");
+        let fields = js::bridge::decode_patch(patch)?;
+        let Some((row, format)) = self
             .writes
-            .get(number, &internal)
+            .row(&self.tx, number, &internal)
             .map_err(|e| format!("{e:#}"))?
         else {
-            return Err(format!("Patch on non-existent document with ID \"{id}\""));
+            return Err(missing());
         };
-        for (k, v) in js::bridge::decode_patch(patch)? {
+        // Most patches apply to the row's text; the rest to its value.
+        if matches!(format, TableFormat::Uniform) {
+            match value::patch_row(&row, &fields) {
+                Some(Spliced::Unchanged) => return Ok(()),
+                Some(Spliced::Row(new)) => {
+                    self.writes.put_row(&mut self.tx, number, &internal, new);
+                    return Ok(());
+                }
+                None => {}
+            }
+        }
+        let Value::Object(old) = value::decode_line(&row, &format).map_err(|e| e.0)? else {
+            return Err(missing());
+        };
+        let mut doc = old.clone();
+        for (k, v) in fields {
             if k == "_id" || k == "_creationTime" {
                 if v.is_some() && v.as_ref() != doc.get(&k) {
                     return Err(format!(
@@ -706,7 +1028,10 @@ impl Host for CallHost {
                 }
             }
         }
-        self.writes.update(number, &internal, doc, false)
+        if same_value(&Value::Object(old), &Value::Object(doc.clone())) {
+            return Ok(());
+        }
+        self.writes.put(&mut self.tx, number, &internal, doc, false)
     }
 
     fn replace(
@@ -718,7 +1043,7 @@ impl Host for CallHost {
         let (number, internal) = self.target(table, id, "replace", "Replace")?;
         let Some(doc) = self
             .writes
-            .get(number, &internal)
+            .get(&self.tx, number, &internal)
             .map_err(|e| format!("{e:#}"))?
         else {
             return Err(format!("Replace on non-existent document with ID \"{id}\""));
@@ -738,31 +1063,71 @@ impl Host for CallHost {
                 new.insert(k.to_owned(), v.clone());
             }
         }
-        self.writes.update(number, &internal, new, true)
+        if same_value(&Value::Object(doc), &Value::Object(new.clone())) {
+            return Ok(());
+        }
+        self.writes.put(&mut self.tx, number, &internal, new, true)
     }
 
     fn remove(&mut self, table: Option<&str>, id: &str) -> std::result::Result<(), String> {
         let (number, internal) = self.target(table, id, "delete", "Delete")?;
         if self
             .writes
-            .get(number, &internal)
+            .get(&self.tx, number, &internal)
             .map_err(|e| format!("{e:#}"))?
             .is_none()
         {
             return Err("Delete on non-existent doc".into());
         }
-        self.writes.delete(number, &internal);
+        self.writes.delete(&mut self.tx, number, &internal);
         Ok(())
     }
 
     fn normalize_id(&mut self, table: &str, id: &str) -> Option<String> {
         let decoded = DocumentId::decode(id).ok()?;
-        (self.writes.number(table) == Some(decoded.table_number)).then(|| id.to_owned())
+        (self.writes.number(&self.tx, table) == Some(decoded.table_number)).then(|| id.to_owned())
     }
 
-    fn log(&mut self, level: &str, text: &str) {
+    fn begin(&mut self, call: u32) {
+        self.tx.open();
+        self.current = Some(call);
+        self.inserts = 0;
+    }
+
+    fn end(&mut self, ok: bool) {
+        if ok {
+            self.tx.close();
+        } else {
+            self.tx.discard();
+        }
+    }
+
+    fn flush(
+        &mut self,
+        table: &str,
+        calls: &[u32],
+        ids: &[String],
+        patches: &[String],
+    ) -> std::result::Result<Option<String>, String> {
+        let mut failed: Vec<(u32, String)> = Vec::new();
+        for ((call, id), patch) in calls.iter().zip(ids).zip(patches) {
+            // A call that did not use `ctx.db` has nothing else to roll
+            // back: a patch that fails writes nothing.
+            if let Err(e) = self.patch(Some(table), id, patch) {
+                failed.push((*call, e));
+            }
+        }
+        Ok((!failed.is_empty()).then(|| serde_json::to_string(&failed).expect("serializable")))
+    }
+
+    fn log(&mut self, call: Option<u32>, level: &str, text: &str) {
+        let id = call
+            .and_then(|c| self.ids.get(c as usize))
+            .or(self.ids.first())
+            .cloned()
+            .unwrap_or_default();
         self.logs.push(LogLine {
-            id: self.source.clone(),
+            id,
             level: level.to_owned(),
             text: text.to_owned(),
         });
@@ -773,7 +1138,7 @@ impl Host for CallHost {
     }
 }
 
-impl CallHost {
+impl PageHost {
     /// The document a write names, which must exist in a user table.
     fn target(
         &self,

@@ -13,6 +13,7 @@ mod encode;
 mod map;
 mod scan;
 pub mod shape;
+mod splice;
 
 pub use decode::{
     DecodeError, decode_direct, decode_document, decode_fields, decode_fields_of_valid_json,
@@ -22,6 +23,7 @@ pub use encode::{EncodeError, encode_document, encode_into, write_float};
 pub use map::Map;
 pub(crate) use scan::TopLevel;
 pub use scan::{Skimmed, skim_object, top_level_value};
+pub use splice::{Spliced, patch_row};
 pub use shape::{LegacySchema, Shape};
 
 /// A Convex value. Object keys are kept sorted bytewise, which is the order

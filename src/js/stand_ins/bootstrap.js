@@ -41,9 +41,17 @@
   globalThis.Date = FixedDate;
 
   // Seeded randomness (sfc32), reseeded before every call from the
-  // migration's name and the document's _id.
+  // migration's name and the document's _id. The seed takes effect when
+  // the call first asks for a random number (most never do).
   let a = 1, b = 2, c = 3, d = 4;
+  let seeds = null;
+  let at = 0;
   function next() {
+    if (seeds !== null) {
+      a = seeds[at]; b = seeds[at + 1]; c = seeds[at + 2]; d = seeds[at + 3];
+      seeds = null;
+      for (let i = 0; i < 12; i++) next();
+    }
     a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
     const t = (a + b + d) >>> 0;
     d = (d + 1) >>> 0;
@@ -53,9 +61,10 @@
     c = (c + t) >>> 0;
     return t;
   }
-  globalThis.__seed = (s0, s1, s2, s3) => {
-    a = s0; b = s1; c = s2; d = s3;
-    for (let i = 0; i < 12; i++) next();
+  // The seed of the next call: four words of `list` from `index` on.
+  globalThis.__seed = (list, index) => {
+    seeds = list;
+    at = index;
   };
   Math.random = () => next() / 4294967296;
   const getRandomValues = (array) => {

@@ -141,7 +141,16 @@ function isSimpleObject(value) {
   return proto === null || proto === Object.prototype || proto?.constructor?.name === "Object";
 }
 
+// Names already found valid (the same few recur document after document).
+const validNames = new Set();
+
 function checkFieldName(k) {
+  if (validNames.has(k)) return;
+  checkNewFieldName(k);
+  if (validNames.size < 10000) validNames.add(k);
+}
+
+function checkNewFieldName(k) {
   if (k.length > MAX_FIELD_NAME) throw new Error(`Field name ${k} exceeds maximum field name length ${MAX_FIELD_NAME}.`);
   if (k.startsWith("$")) throw new Error(`Field name ${k} starts with a '$', which is reserved.`);
   for (let i = 0; i < k.length; i++) {
@@ -177,12 +186,14 @@ function bridge(value, original, context, topUndefined) {
     const name = value?.constructor?.name;
     throw new Error(unsupported(context, name ? `${name} ` : "", value, original));
   }
+  // Key order does not matter: the Rust side sorts fields.
   const out = {};
-  const entries = Object.entries(value).sort(([a], [b]) => (a === b ? 0 : a < b ? -1 : 1));
-  for (const [k, v] of entries) {
+  for (const k in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+    const v = value[k];
     if (v !== undefined) {
       checkFieldName(k);
-      out[k] = bridge(v, original, `${context}.${k}`, false);
+      out[k] = bridge(v, original, context === "" ? "." + k : `${context}.${k}`, false);
     } else if (topUndefined) {
       checkFieldName(k);
       out[k] = { $undefined: null };
@@ -224,6 +235,14 @@ export function fromBridge(text) {
 // ---- ctx.db ----
 
 const host = globalThis.__host;
+
+// Set while a page runs: before `ctx.db` reaches the host, the page's
+// deferred patches are applied and the current call's layer is opened.
+let hook = null;
+function h() {
+  if (hook !== null) hook();
+  return host;
+}
 
 function filterBuilder() {
   const wrap = (x) => (x && typeof x === "object" && x.__expr ? x : { __expr: "literal", value: toBridgeOrUndefined(x) });
@@ -297,7 +316,7 @@ class Query {
     return this;
   }
   _run(limit) {
-    return fromBridge(host.query(JSON.stringify(this.d), limit));
+    return fromBridge(h().query(JSON.stringify(this.d), limit));
   }
   async collect() {
     this._open("collect()");
@@ -327,7 +346,7 @@ class Query {
   async paginate(opts) {
     this._open("paginate()");
     if (!opts || typeof opts.numItems !== "number") throw new Error("paginate needs { numItems, cursor }");
-    return fromBridge(host.paginate(JSON.stringify(this.d), opts.numItems, opts.cursor ?? null));
+    return fromBridge(h().paginate(JSON.stringify(this.d), opts.numItems, opts.cursor ?? null));
   }
   async *[Symbol.asyncIterator]() {
     this._open("iteration");
@@ -352,7 +371,7 @@ function reader(system) {
     const [table, id] = b !== undefined ? [a, b] : [undefined, a];
     checkTable(table, "get");
     checkId(id, "get");
-    return fromBridge(host.get(table, id, system));
+    return fromBridge(h().get(table, id, system));
   };
   return {
     get,
@@ -369,7 +388,7 @@ function reader(system) {
       if (table.startsWith("_") !== system) {
         throw new Error(`${system ? "User" : "System"} tables can only be accessed from db.${system ? "" : "system."}normalizeId().`);
       }
-      return host.normalizeId(table, id);
+      return h().normalizeId(table, id);
     },
     table: (table) => ({
       get: (id) => get(table, id),
@@ -396,28 +415,28 @@ function writer(readOnly) {
       write("insert");
       if (typeof table !== "string") throw new Error(`Invalid argument \`table\` for \`db.insert\`: expected a table name, got ${String(table)}`);
       if (table.startsWith("_")) throw new Error("System tables (prefixed with `_`) are read-only.");
-      return host.insert(table, value(v, "insert", false));
+      return h().insert(table, value(v, "insert", false));
     },
     patch: async (a, b, c) => {
       write("patch");
       const [table, id, v] = c !== undefined ? [a, b, c] : [undefined, a, b];
       checkTable(table, "patch");
       checkId(id, "patch");
-      host.patch(table, id, value(v, "patch", true));
+      h().patch(table, id, value(v, "patch", true));
     },
     replace: async (a, b, c) => {
       write("replace");
       const [table, id, v] = c !== undefined ? [a, b, c] : [undefined, a, b];
       checkTable(table, "replace");
       checkId(id, "replace");
-      host.replace(table, id, value(v, "replace", false));
+      h().replace(table, id, value(v, "replace", false));
     },
     delete: async (a, b) => {
       write("delete");
       const [table, id] = b !== undefined ? [a, b] : [undefined, a];
       checkTable(table, "delete");
       checkId(id, "delete");
-      host.remove(table, id);
+      h().remove(table, id);
     },
   };
   db.table = (table) => ({
@@ -459,40 +478,156 @@ function makeCtx(kind) {
 
 // ---- Drivers: what the Rust side calls ----
 
+function describe(e) {
+  if (e instanceof Error) return [String(e.message), typeof e.stack === "string" ? e.stack : null];
+  return [`threw a non-Error value: ${stringifyForError(e)}`, null];
+}
+
 /**
- * One `migrateOne` call as `@convex-dev/migrations` (and convex-helpers'
- * `makeMigration`) make it: the document as the page read it; a returned
- * object with keys becomes `ctx.db.patch(table, doc._id, result)`.
+ * One page of a migration, as `@convex-dev/migrations` (and convex-helpers'
+ * `makeMigration`) run a batch in one mutation: `migrateOne(ctx, doc)` for
+ * each document as the page read it, one after another (all at once with
+ * `parallelize`); a returned object with keys becomes `ctx.db.patch(table,
+ * doc._id, result)`.
+ *
+ * `docsText` is the page as a JSON array; `tagged` lists the documents in
+ * it that hold tagged values. `seeds` holds four words per document for
+ * `Math.random()`. Calls in `skip` are not run (the Rust side already has
+ * their error). `flags`: 1 = `parallelize`; 2 = stop the page at the first
+ * throw.
+ *
+ * A call's own `ctx.db` writes go in a layer of their own (`begin`/`end`),
+ * dropped if it throws. A returned patch of a call that did not use
+ * `ctx.db` waits, and is applied with the others before anything next
+ * reaches the host (or when the page ends): nothing can tell the
+ * difference, and a page of such calls crosses into Rust once.
+ *
+ * Gives "" or the errors as JSON: [[index, message, stack], ...].
  */
-// One `ctx` per page: the calls of a page run in one mutation.
-let pageCtx = null;
+const seed = globalThis.__seed;
 
-/** A new page (a new transaction) begins. */
-export function newPage() {
-  pageCtx = null;
-}
-
-export async function runMigrateOne(migrateOne, table, docText) {
-  const ctx = (pageCtx ??= makeCtx("mutation"));
-  const doc = fromBridge(docText);
-  const next = await migrateOne(ctx, doc);
-  if (next && Object.keys(next).length > 0) {
-    await ctx.db.patch(table, doc._id, next);
-  }
-}
-
-/** A page of calls run together, as `parallelize: true` runs them. */
-export async function runMigrateOnePage(migrateOne, table, docTexts) {
+export function runPage(migrateOne, table, docsText, tagged, seeds, flags, skip) {
+  const parallel = (flags & 1) !== 0;
+  const stop = (flags & 2) !== 0;
+  const docs = JSON.parse(docsText);
+  for (let t = 0; t < tagged.length; t++) docs[tagged[t]] = untag(docs[tagged[t]]);
   const ctx = makeCtx("mutation");
-  await Promise.all(
-    docTexts.map(async (text) => {
-      const doc = fromBridge(text);
-      const next = await migrateOne(ctx, doc);
+  const errors = [];
+  const skipped = new Set(skip);
+  let pendingIds = [];
+  let pendingAt = [];
+  let pendingTexts = [];
+  let opened = -1;
+  let current = -1;
+  let stopped = false;
+  const flush = () => {
+    if (pendingAt.length === 0) return;
+    const failed = host.flush(table, pendingAt, pendingIds, pendingTexts);
+    pendingAt = [];
+    pendingIds = [];
+    pendingTexts = [];
+    if (failed) for (const [i, message] of JSON.parse(failed)) errors.push([i, message, null]);
+  };
+  const begin = (i) => {
+    current = i;
+    host.tick(i);
+    seed(seeds, 4 * i);
+  };
+  const fail = (i, e) => {
+    const [message, stack] = describe(e);
+    errors.push([i, message, stack]);
+    if (opened === i) {
+      host.end(false);
+      opened = -1;
+    }
+    if (stop) stopped = true;
+  };
+  const patchText = (v) => {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      throw new Error(`Invalid argument \`value\` for \`db.patch\`, expected object but got '${v === null ? "null" : Array.isArray(v) ? "array" : typeof v}': ${stringifyForError(v)}`);
+    }
+    return toBridge(v, true);
+  };
+  // The end of call `i`, which returned `next`.
+  const done = (i, next) => {
+    try {
       if (next && Object.keys(next).length > 0) {
-        await ctx.db.patch(table, doc._id, next);
+        const id = docs[i]._id;
+        if (opened === i || parallel) {
+          h().patch(table, id, patchText(next));
+        } else {
+          pendingTexts.push(patchText(next));
+          pendingAt.push(i);
+          pendingIds.push(id);
+        }
       }
-    }),
-  );
+    } catch (e) {
+      fail(i, e);
+      return;
+    }
+    if (opened === i) {
+      host.end(true);
+      opened = -1;
+    }
+  };
+  const finish = () => {
+    hook = null;
+    flush();
+    return errors.length === 0 ? "" : JSON.stringify(errors);
+  };
+  if (parallel) {
+    // One transaction, every call at once: writes go straight into the
+    // page's layer, which the Rust side drops if any call throws.
+    hook = null;
+    const all = Promise.all(
+      docs.map(async (doc, i) => {
+        if (skipped.has(i)) return;
+        begin(i);
+        try {
+          done(i, await migrateOne(ctx, doc));
+        } catch (e) {
+          fail(i, e);
+        }
+      }),
+    );
+    return all.then(finish);
+  }
+  hook = () => {
+    flush();
+    if (opened !== current) {
+      host.begin(current);
+      opened = current;
+    }
+  };
+  const step = (from) => {
+    for (let i = from; i < docs.length && !stopped; i++) {
+      if (skipped.has(i)) continue;
+      begin(i);
+      let r;
+      try {
+        r = migrateOne(ctx, docs[i]);
+      } catch (e) {
+        fail(i, e);
+        continue;
+      }
+      if (r !== null && typeof r === "object" && typeof r.then === "function") {
+        return Promise.resolve(r).then(
+          (v) => {
+            done(i, v);
+            return step(i + 1);
+          },
+          (e) => {
+            fail(i, e);
+            return step(i + 1);
+          },
+        );
+      }
+      done(i, r);
+    }
+    return undefined;
+  };
+  const rest = step(0);
+  return rest === undefined ? finish() : rest.then(finish);
 }
 
 /** A whole registered function, with its arguments. */

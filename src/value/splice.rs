@@ -1,0 +1,266 @@
+//! A patch applied to a stored row's text: the fields it sets are encoded
+//! and put in place, the others are copied as they are, so the row is
+//! never decoded as a whole. Only for uniform rows whose top-level keys
+//! are plain and sorted (as Convex writes them), and only when the result
+//! is certainly within the importer's limits: in every other case
+//! [`patch_row`] says `None` and the caller decodes the row and patches
+//! the value, which gives the same document (the tests check it) and the
+//! exact error when there is one.
+
+use super::{
+    MAX_ARRAY_LEN, MAX_DOCUMENT_NESTING, MAX_DOCUMENT_SIZE, MAX_OBJECT_FIELDS, TableFormat,
+    TopLevel, Value, check_field_name, decode_fields_of_valid_json, encode_into,
+};
+
+/// What a patch does to a row.
+#[derive(Debug, PartialEq)]
+pub enum Spliced {
+    /// Every field it sets already holds that value (bit for bit), and
+    /// every field it removes is absent: no write.
+    Unchanged,
+    /// The new row.
+    Row(Vec<u8>),
+}
+
+/// The row `line` (uniform format) with `patch` applied (`None` removes a
+/// field), or `None` when only a full decode can say.
+pub fn patch_row(line: &[u8], patch: &[(String, Option<Value>)]) -> Option<Spliced> {
+    // The patch's fields, sorted and each encoded.
+    let mut sets: Vec<(&str, Option<Vec<u8>>)> = Vec::with_capacity(patch.len());
+    for (k, v) in patch {
+        if k.starts_with('_') || check_field_name(k).is_err() {
+            return None;
+        }
+        let encoded = match v {
+            None => None,
+            Some(v) => {
+                let m = v.measure();
+                if m.nesting + 1 > MAX_DOCUMENT_NESTING
+                    || m.max_fields > MAX_OBJECT_FIELDS
+                    || m.max_array > MAX_ARRAY_LEN
+                    || !names_valid(v)
+                {
+                    return None;
+                }
+                let mut out = Vec::new();
+                encode_into(v, &TableFormat::Uniform, &mut out).ok()?;
+                Some(out)
+            }
+        };
+        sets.push((k.as_str(), encoded));
+    }
+    sets.sort_by(|a, b| a.0.cmp(b.0));
+    if sets.windows(2).any(|w| w[0].0 == w[1].0) {
+        return None;
+    }
+
+    let mut out = Vec::with_capacity(line.len() + 64);
+    out.push(b'{');
+    let mut changed = false;
+    let mut fields = 0usize;
+    let mut write_field = |out: &mut Vec<u8>, key: &[u8], value: &[u8], escape: bool| {
+        if fields > 0 {
+            out.push(b',');
+        }
+        fields += 1;
+        if escape {
+            serde_json::to_writer(&mut *out, std::str::from_utf8(key).expect("a str"))
+                .expect("writing to a Vec cannot fail");
+        } else {
+            out.push(b'"');
+            out.extend_from_slice(key);
+            out.push(b'"');
+        }
+        out.push(b':');
+        out.extend_from_slice(value);
+    };
+    let mut next = sets.iter().peekable();
+    let mut previous: Option<&[u8]> = None;
+    let mut walk = TopLevel::new(line);
+    for (key, span, plain) in &mut walk {
+        if !plain
+            || previous.is_some_and(|p| p >= key)
+            || (key.first() == Some(&b'_') && key != b"_id" && key != b"_creationTime")
+        {
+            return None;
+        }
+        previous = Some(key);
+        // The patch's fields that sort before this one are new.
+        while let Some((k, v)) = next.next_if(|(k, _)| k.as_bytes() < key) {
+            if let Some(v) = v {
+                write_field(&mut out, k.as_bytes(), v, true);
+                changed = true;
+            }
+        }
+        match next.next_if(|(k, _)| k.as_bytes() == key) {
+            None => write_field(&mut out, key, &line[span], false),
+            Some((_, None)) => changed = true,
+            Some((k, Some(v))) => {
+                let old = &line[span];
+                if old != v.as_slice() && !same_field(line, k, v) {
+                    changed = true;
+                }
+                write_field(&mut out, key, v, false);
+            }
+        }
+    }
+    if walk.unusual {
+        return None;
+    }
+    for (k, v) in next {
+        if let Some(v) = v {
+            write_field(&mut out, k.as_bytes(), v, true);
+            changed = true;
+        }
+    }
+    out.push(b'}');
+    if !changed {
+        return Some(Spliced::Unchanged);
+    }
+    // Convex's size of a value is at most 9 bytes per byte of its uniform
+    // JSON text (a number: 9 for at least 1), so a short row is within the
+    // limit; a long one is measured exactly by the caller.
+    if fields > MAX_OBJECT_FIELDS || out.len().saturating_mul(9) > MAX_DOCUMENT_SIZE {
+        return None;
+    }
+    Some(Spliced::Row(out))
+}
+
+/// True when the field `key` of `line` already holds the value whose
+/// encoding is `new` (the texts differ, but the row may spell the same
+/// value another way, `1.50` for `1.5`).
+fn same_field(line: &[u8], key: &str, new: &[u8]) -> bool {
+    let old = decode_fields_of_valid_json(line, &TableFormat::Uniform, &[key]);
+    let new = super::decode_line(
+        format!("{{\"v\":{}}}", String::from_utf8_lossy(new)).as_bytes(),
+        &TableFormat::Uniform,
+    );
+    match (old, new) {
+        (Ok(old), Ok(Value::Object(new))) => match (old.get(key), new.get("v")) {
+            (Some(a), Some(b)) => crate::engine::db::same_value(a, b),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn names_valid(v: &Value) -> bool {
+    match v {
+        Value::Object(fields) => fields
+            .iter()
+            .all(|(k, v)| check_field_name(k).is_ok() && names_valid(v)),
+        Value::Array(items) => items.iter().all(names_valid),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::{Map, decode_line, encode_document};
+
+    fn doc(line: &str) -> Map {
+        match decode_line(line.as_bytes(), &TableFormat::Uniform).unwrap() {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    /// The full path: decode, patch the value, encode.
+    fn by_value(line: &str, patch: &[(String, Option<Value>)]) -> Spliced {
+        let old = doc(line);
+        let mut new = old.clone();
+        for (k, v) in patch {
+            match v {
+                Some(v) => {
+                    new.insert(k.clone(), v.clone());
+                }
+                None => {
+                    new.remove(k);
+                }
+            }
+        }
+        if crate::engine::db::same_value(&Value::Object(old), &Value::Object(new.clone())) {
+            return Spliced::Unchanged;
+        }
+        Spliced::Row(encode_document(&Value::Object(new), &TableFormat::Uniform).unwrap())
+    }
+
+    #[test]
+    fn a_spliced_row_is_the_row_a_patched_value_encodes_to() {
+        let rows = [
+            r#"{"_creationTime":1.5,"_id":"j97x","a":1.0,"b":"x","n":{"k":[1,2.0]},"z":null}"#,
+            r#"{"_creationTime":1.5,"_id":"j97x"}"#,
+            r#"{"_creationTime":1.5,"_id":"j97x","m":5,"s":"é\n\"q\""}"#,
+        ];
+        let s = |t: &str| Some(Value::String(t.into()));
+        let patches: Vec<Vec<(String, Option<Value>)>> = vec![
+            vec![("a".into(), Some(Value::Float64(2.0)))],
+            vec![("a".into(), Some(Value::Float64(1.0)))],
+            vec![("a".into(), Some(Value::Int64(1)))],
+            vec![("b".into(), None), ("c".into(), s("new"))],
+            vec![("0first".into(), s("sorts first")), ("zz".into(), s("last"))],
+            vec![("gone".into(), None)],
+            vec![("m".into(), Some(Value::Int64(5))), ("s".into(), s("é\n\"q\""))],
+            vec![("m".into(), Some(Value::Int64(6)))],
+            vec![(
+                "n".into(),
+                Some(Value::Object(Map::from(vec![(
+                    "k".to_owned(),
+                    Value::Array(vec![Value::Int64(1), Value::Float64(2.0)]),
+                )]))),
+            )],
+            vec![("x".into(), Some(Value::Float64(-0.0)))],
+            vec![("x".into(), Some(Value::Float64(f64::NAN)))],
+            vec![("x".into(), Some(Value::Bytes(vec![0, 255])))],
+        ];
+        for row in rows {
+            for patch in &patches {
+                let got = patch_row(row.as_bytes(), patch);
+                assert_eq!(got, Some(by_value(row, patch)), "{row} {patch:?}");
+            }
+        }
+        // The same value spelled another way is no change.
+        assert_eq!(
+            patch_row(
+                br#"{"_id":"a","a":1.50}"#,
+                &[("a".into(), Some(Value::Float64(1.5)))]
+            ),
+            Some(Spliced::Unchanged)
+        );
+    }
+
+    #[test]
+    fn anything_unsure_goes_to_the_full_path() {
+        let row = br#"{"_creationTime":1.5,"_id":"j97x","a":1.0}"#;
+        let set = |k: &str, v: Value| vec![(k.to_owned(), Some(v))];
+        for patch in [
+            set("_id", Value::String("j97x".into())),
+            set("_hidden", Value::Null),
+            set("$a", Value::Null),
+            set("a", Value::String("x".repeat(MAX_DOCUMENT_SIZE / 9))),
+            set(
+                "a",
+                Value::Object(Map::from(vec![("$bad".to_owned(), Value::Null)])),
+            ),
+        ] {
+            assert_eq!(patch_row(row, &patch), None, "{patch:?}");
+        }
+        let fine = set("a", Value::Null);
+        for row in [
+            &br#"{"b":1.0,"a":1.0}"#[..],
+            br#"{"a":1.0,"a":2.0}"#,
+            br#"{"\u0061":1.0}"#,
+            br#"{"_x":1.0}"#,
+            br#"[1.0]"#,
+            br#"{"a":1.0"#,
+        ] {
+            assert_eq!(
+                patch_row(row, &fine),
+                None,
+                "{}",
+                String::from_utf8_lossy(row)
+            );
+        }
+    }
+}
