@@ -849,7 +849,7 @@ export const runAll = migrations.runner([internal.migrations.setDefault, interna
         assert_eq!(host.calls[1], "get None known");
         assert_eq!(
             host.calls[2],
-            r#"insert audit {"bytes":{"$bytes":"0000"},"post":"p1"}"#
+            r#"insert audit {"post":"p1","bytes":{"$bytes":"0000"}}"#
         );
         assert_eq!(
             host.calls[3],
