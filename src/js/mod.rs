@@ -275,9 +275,7 @@ impl Worker {
             fatal: false,
         };
         self.context.with(|ctx| {
-            let (migrate_one, table) = self
-                .migration_handle(&ctx, file, export)
-                .map_err(abort)?;
+            let (migrate_one, table) = self.migration_handle(&ctx, file, export).map_err(abort)?;
             let run = self
                 .run_page
                 .clone()
@@ -576,11 +574,12 @@ fn install_host(
         h.end(ok);
         Ok::<_, String>(())
     });
-    host_fn!(
-        "flush",
-        |h, table: String, calls: Vec<u32>, ids: Vec<String>, patches: Vec<String>| h
-            .flush(&table, &calls, &ids, &patches)
-    );
+    host_fn!("flush", |h,
+                       table: String,
+                       calls: Vec<u32>,
+                       ids: Vec<String>,
+                       patches: Vec<String>| h
+        .flush(&table, &calls, &ids, &patches));
     {
         let slot = slot.clone();
         let call = call.clone();
@@ -834,7 +833,13 @@ export const runAll = migrations.runner([internal.migrations.setDefault, interna
             ("posts".into(), 7.0, false)
         );
 
-        let (r, host) = one(&mut w, "migrations.ts", "setDefault", "{\"_id\":\"u1\",\"name\":\"x\"}", [1, 2, 3, 4]);
+        let (r, host) = one(
+            &mut w,
+            "migrations.ts",
+            "setDefault",
+            "{\"_id\":\"u1\",\"name\":\"x\"}",
+            [1, 2, 3, 4],
+        );
         r.unwrap();
         assert_eq!(
             host.calls,
@@ -842,7 +847,13 @@ export const runAll = migrations.runner([internal.migrations.setDefault, interna
                 r#"patch Some("users") u1 {"plan":"basic","n":{"$integer":"1"},"gone":{"$undefined":null},"when":1754240000000}"#
             ]
         );
-        let (r, host) = one(&mut w, "migrations.ts", "follow", "{\"_id\":\"p1\",\"author\":\"known\"}", [1, 2, 3, 4]);
+        let (r, host) = one(
+            &mut w,
+            "migrations.ts",
+            "follow",
+            "{\"_id\":\"p1\",\"author\":\"known\"}",
+            [1, 2, 3, 4],
+        );
         r.unwrap();
         // The call's first use of ctx.db opens its layer; its end closes it.
         assert_eq!(host.calls[0], "begin 0");
@@ -861,10 +872,22 @@ export const runAll = migrations.runner([internal.migrations.setDefault, interna
             [r#"log: author {"_id":"known","name":"Ada"} true"#]
         );
 
-        let (r, _) = one(&mut w, "migrations.ts", "broken", "{\"_id\":\"u1\"}", [1, 2, 3, 4]);
+        let (r, _) = one(
+            &mut w,
+            "migrations.ts",
+            "broken",
+            "{\"_id\":\"u1\"}",
+            [1, 2, 3, 4],
+        );
         let err = r.unwrap_err();
         assert!(err.message.starts_with("Date \"2025-08-03T16:53:20.000Z\" is not a supported Convex type (present at path .when"), "{err:?}");
-        let (r, _) = one(&mut w, "migrations.ts", "throws", "{\"_id\":\"u9\"}", [1, 2, 3, 4]);
+        let (r, _) = one(
+            &mut w,
+            "migrations.ts",
+            "throws",
+            "{\"_id\":\"u9\"}",
+            [1, 2, 3, 4],
+        );
         let err = r.unwrap_err();
         assert_eq!(err.message, "no email on u9");
         // The user's own file, line and column, through the TypeScript.
@@ -875,10 +898,22 @@ export const runAll = migrations.runner([internal.migrations.setDefault, interna
                 .contains("migrations.ts:40:"),
             "{err:?}"
         );
-        let (r, _) = one(&mut w, "migrations.ts", "loops", "{\"_id\":\"u1\"}", [1, 2, 3, 4]);
+        let (r, _) = one(
+            &mut w,
+            "migrations.ts",
+            "loops",
+            "{\"_id\":\"u1\"}",
+            [1, 2, 3, 4],
+        );
         assert!(r.unwrap_err().message.contains("took longer than 0.3 s"));
         // The worker still works after an interrupted call.
-        let (r, host) = one(&mut w, "migrations.ts", "setDefault", "{\"_id\":\"u2\",\"plan\":\"pro\"}", [1, 2, 3, 4]);
+        let (r, host) = one(
+            &mut w,
+            "migrations.ts",
+            "setDefault",
+            "{\"_id\":\"u2\",\"plan\":\"pro\"}",
+            [1, 2, 3, 4],
+        );
         r.unwrap();
         assert!(host.calls.is_empty());
     }

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::{LogLine, Migration, Mode, Outcome};
+use crate::engine::db::same_value;
 use crate::engine::store::{
     Base, Finished, Found as Scanned, IndexKey, IndexSpec, Keep, Range, SchemaIndexes, Tx, Writes,
     compare_values, field,
@@ -32,7 +33,6 @@ use crate::engine::{Db, DocError};
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::js::{self, Export, FunctionName, Host, JsError, Limits, Project, Worker};
-use crate::engine::db::same_value;
 use crate::value::{self, Map, Spliced, TableFormat, Value};
 
 /// What to do when a call throws.
@@ -409,7 +409,6 @@ fn run_ahead(
 }
 
 fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
-
     let (now_ms, _) = db.clock();
     let mut worker = Worker::new(m.project.clone(), now_ms as f64, m.limits)
         .map_err(|e| js_error("starting the JavaScript engine", e))?;
@@ -509,8 +508,7 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
                 reran += 1;
                 drop(run);
                 let probe = writes.begin(false);
-                let mut found =
-                    next_page(&writes, &probe, &order, tally.cursor.as_ref(), batch)?;
+                let mut found = next_page(&writes, &probe, &order, tally.cursor.as_ref(), batch)?;
                 drop(probe);
                 let run = job.run(&mut worker, &writes, &mut found, false)?;
                 done = tally.take(&mut writes, &found, run)?;
@@ -536,9 +534,8 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
         ..
     } = tally;
     let mut out = Outcome::default();
-    let writes = Arc::try_unwrap(writes).map_err(|_| {
-        Error::Usage("internal: the writes are still shared after the run".into())
-    })?;
+    let writes = Arc::try_unwrap(writes)
+        .map_err(|_| Error::Usage("internal: the writes are still shared after the run".into()))?;
     let counts = writes.counts.clone();
     let failed_docs = errors.len();
     if failed_docs == 0 || m.on_throw == OnThrow::Stop {

@@ -23,8 +23,8 @@ pub use encode::{EncodeError, encode_document, encode_into, write_float};
 pub use map::Map;
 pub(crate) use scan::TopLevel;
 pub use scan::{Skimmed, skim_object, top_level_value};
-pub use splice::{Spliced, patch_row};
 pub use shape::{LegacySchema, Shape};
+pub use splice::{Spliced, patch_row};
 
 /// A Convex value. Object keys are kept sorted bytewise, which is the order
 /// Convex stores and exports them in.

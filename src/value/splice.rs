@@ -199,9 +199,15 @@ mod tests {
             vec![("a".into(), Some(Value::Float64(1.0)))],
             vec![("a".into(), Some(Value::Int64(1)))],
             vec![("b".into(), None), ("c".into(), s("new"))],
-            vec![("0first".into(), s("sorts first")), ("zz".into(), s("last"))],
+            vec![
+                ("0first".into(), s("sorts first")),
+                ("zz".into(), s("last")),
+            ],
             vec![("gone".into(), None)],
-            vec![("m".into(), Some(Value::Int64(5))), ("s".into(), s("é\n\"q\""))],
+            vec![
+                ("m".into(), Some(Value::Int64(5))),
+                ("s".into(), s("é\n\"q\"")),
+            ],
             vec![("m".into(), Some(Value::Int64(6)))],
             vec![(
                 "n".into(),

@@ -392,12 +392,14 @@ impl Writes {
         {
             return true;
         }
-        let created_clash = f.layer.created.iter().any(|(name, n)| {
-            match self.created.get(name) {
+        let created_clash = f
+            .layer
+            .created
+            .iter()
+            .any(|(name, n)| match self.created.get(name) {
                 Some(existing) => existing != n,
                 None => self.created.values().any(|c| c == n),
-            }
-        });
+            });
         created_clash
             || f.layer
                 .inserted
@@ -634,7 +636,11 @@ impl Writes {
         };
         tx.note(|r| {
             r.tables.insert(number);
-            if tx.layers.iter().any(|l| l.inserted.iter().any(|k| k.0 == number)) {
+            if tx
+                .layers
+                .iter()
+                .any(|l| l.inserted.iter().any(|k| k.0 == number))
+            {
                 r.saw_inserted = true;
             }
         });
@@ -830,14 +836,21 @@ impl Writes {
         descending: bool,
         ids: &[[u8; 16]],
     ) -> Result<bool> {
-        let Some(number) = self.base.table(table).map(|(n, _)| n).or_else(|| self.created.get(table).copied())
+        let Some(number) = self
+            .base
+            .table(table)
+            .map(|(n, _)| n)
+            .or_else(|| self.created.get(table).copied())
         else {
             return Ok(!self.created.contains_key(table));
         };
         if !self.epoch.tables.contains(&number) {
             return Ok(true);
         }
-        if ids.iter().any(|id| self.epoch.docs.contains(&(number, *id))) {
+        if ids
+            .iter()
+            .any(|id| self.epoch.docs.contains(&(number, *id)))
+        {
             return Ok(false);
         }
         self.register_index(number, spec)?;
@@ -1018,7 +1031,14 @@ impl Writes {
         let table = self.table_name(tx, number).unwrap_or_default();
         let (new, bytes) = crate::engine::db::encode_checked_map(new, &self.format(&table));
         let bytes = bytes?;
-        self.put_written(tx, number, id, Written::new(bytes, Some(new)), &table, replaced);
+        self.put_written(
+            tx,
+            number,
+            id,
+            Written::new(bytes, Some(new)),
+            &table,
+            replaced,
+        );
         Ok(())
     }
 
@@ -1127,7 +1147,9 @@ fn key_of(
     if spec.fields.is_empty()
         && w.doc.get().is_none()
         && let Some(span) = value::top_level_value(&w.bytes, "_creationTime")
-        && let Ok(t) = std::str::from_utf8(&w.bytes[span]).unwrap_or("").parse::<f64>()
+        && let Ok(t) = std::str::from_utf8(&w.bytes[span])
+            .unwrap_or("")
+            .parse::<f64>()
     {
         return Ok(IndexKey {
             values: Box::new([]),
