@@ -447,7 +447,7 @@ impl Writes {
         let start = self.log_len;
         // In a fixed order: the log's layout is part of what a run does.
         let mut docs: Vec<(DocKey, Option<Written>)> = layer.docs.into_iter().collect();
-        docs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        docs.sort_unstable_by_key(|a| a.0);
         for (key, doc) in docs {
             self.epoch.docs.insert(key);
             self.epoch.tables.insert(key.0);
