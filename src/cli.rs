@@ -65,21 +65,29 @@ warnings, with --deny-warnings), 2 when the snapshot cannot be read at all.")]
   convex-snapshot migrate snapshot.zip analyzeStorageDistribution
   convex-snapshot migrate snapshot.zip --all --dry-run --json | jq '.migrations[].result'
   convex-snapshot migrate snapshot.zip cleanupVideoFields --dry-run --diff
+  convex-snapshot migrate snapshot.zip -o out.zip migrations:setDefaultTitle   # ./convex/migrations.ts
+  convex-snapshot migrate snapshot.zip -o out.zip --functions app/convex internal.migrations.all
+  convex-snapshot migrate snapshot.zip migrations:backfill --dry-run --diff --report run.json
   convex-snapshot migrate ./export-dir -o ./migrated-dir/ --all
   convex-snapshot migrate snapshot.zip -o copy.zip
   convex-snapshot migrate snapshot.zip -o out.zip --all --force     # replace out.zip
   convex-snapshot migrate - -o - --all < snapshot.zip > migrated.zip
 
-Migrations run in the order given, each on the previous one's result; `--all`
+Migrations run in the order given, each on the previous one's result. Your
+own (`migrations.define`, `makeMigration`, a `runner`) run from the functions
+folder's .ts/.js files as the @convex-dev/migrations component runs them on a
+deployment: pages of batchSize documents, one transaction each. `--all`
 runs migrateVideoParameters, migrateParameterStructure,
 ensureModelParametersPopulated, cleanupVideoFields, analyzeStorageDistribution.
 See `convex-snapshot list`. With no migration named, the snapshot is copied
 through. Untouched entries are copied without recompression. The output is
 written to a temporary file beside OUT and renamed on success.
 
-Exit codes: 0 done (documents a migration could not handle are reported and
-left unchanged); 1 --strict and some document failed, or a migration found
-none of the app's tables (nothing written); 2 usage, I/O or format error
+Exit codes: 0 done (documents a built-in could not handle are reported and
+left unchanged); 1 your code threw on some document (nothing written; with
+--on-throw stop, what the deployment would keep is written), or --strict and
+some document failed, or a migration found none of the app's tables (nothing
+written); 2 usage, I/O or format error
 (nothing written); 130 interrupted (nothing written).")]
     Migrate(MigrateArgs),
     /// Show what differs between two snapshots, document by document.

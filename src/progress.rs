@@ -10,6 +10,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Work below this many bytes finishes in well under a second; no bar.
 const MIN_BYTES_FOR_BAR: u64 = 64 << 20;
+/// Documents a migration of your own gets through in about a second.
+const MIN_DOCS_FOR_BAR: u64 = 100_000;
 
 /// A byte-counting progress bar that may be hidden, showing rows read as
 /// well. Cheap to clone and safe to update from any thread.
@@ -48,6 +50,36 @@ impl Progress {
         Progress { bar, rows }
     }
 
+    /// A bar for work counted in documents (a migration of your own, whose
+    /// pace is the JavaScript's, not the bytes'), about `total` of them.
+    pub fn docs(total: u64, message: &str, quiet: bool) -> Progress {
+        let show = !quiet && total >= MIN_DOCS_FOR_BAR && std::io::stderr().is_terminal();
+        if !show {
+            return Progress::hidden();
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template(
+            "{msg} [{bar:20}] {human_pos}/{human_len} documents{rate} eta {eta}",
+        )
+        .expect("static template")
+        .with_key(
+            "rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let secs = s.elapsed().as_secs_f64();
+                if secs >= 0.5 {
+                    let _ = write!(w, ", {}/s", with_commas((s.pos() as f64 / secs) as u64));
+                }
+            },
+        )
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_message(message.to_owned());
+        Progress {
+            bar,
+            rows: Arc::default(),
+        }
+    }
+
     /// A spinner for work whose size is not known ahead (`generate`),
     /// counting rows. `big` says whether the work is large enough to show.
     pub fn rows(message: &str, quiet: bool, big: bool) -> Progress {
@@ -79,7 +111,7 @@ impl Progress {
         }
     }
 
-    /// Records `n` more bytes done.
+    /// Records `n` more bytes (or documents) done.
     pub fn inc(&self, n: u64) {
         self.bar.inc(n);
     }

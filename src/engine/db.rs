@@ -303,6 +303,16 @@ impl<'s> Db<'s> {
         self.insert_hint = None;
     }
 
+    /// A bar for a migration that goes through `table` document by
+    /// document, about `total` of them.
+    pub fn docs_progress(&self, table: &str, total: u64) -> Progress {
+        Progress::docs(
+            total,
+            &format!("{}{}: {table}", self.label, self.migration),
+            self.quiet,
+        )
+    }
+
     /// Sets what progress labels start with (the step counter).
     pub fn set_label(&mut self, label: &str) {
         self.label = label.to_owned();

@@ -59,6 +59,10 @@ pub trait Migration: Sync {
     fn needs(&self) -> &'static [&'static str] {
         &[]
     }
+    /// True when `--mode` changes what it does (the built-ins).
+    fn has_modes(&self) -> bool {
+        true
+    }
     /// Runs on `db`. Per-document errors go in the outcome; an `Err` stops
     /// the whole run.
     fn run(&self, db: &mut Db, mode: Mode) -> Result<Outcome>;
@@ -141,7 +145,9 @@ pub const MAX_LISTED: usize = 100;
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     pub migration: String,
-    pub mode: Mode,
+    /// The `--mode` it ran in (none for a migration without modes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
     /// Under the original names, plus fixed mode's extras.
     pub result: serde_json::Map<String, serde_json::Value>,
     pub warnings: Listed<String>,
@@ -200,7 +206,7 @@ pub fn run(migration: &dyn Migration, db: &mut Db, mode: Mode) -> Result<Report>
     }
     Ok(Report {
         migration: migration.name().to_owned(),
-        mode,
+        mode: migration.has_modes().then_some(mode),
         result: outcome
             .result
             .into_iter()
@@ -224,16 +230,39 @@ impl Report {
     /// A few readable lines for stderr, after `prefix` (the step counter).
     pub fn summary(&self, prefix: &str) -> String {
         use std::fmt::Write as _;
-        let mut s = format!("{prefix}{} ({}):", self.migration, self.mode.name());
+        let mut s = match self.mode {
+            Some(mode) => format!("{prefix}{} ({}):", self.migration, mode.name()),
+            None => format!("{prefix}{}:", self.migration),
+        };
+        // Counters inline; structured results (per-table writes) are in
+        // the tables' lines below and in --json.
+        let mut writes = None;
         for (k, v) in &self.result {
-            let _ = write!(s, " {k}={v}");
+            if k == "writes" {
+                writes = v.as_object();
+            } else if !(v.is_object() || v.is_array()) {
+                let _ = write!(s, " {k}={v}");
+            }
         }
         for (table, c) in &self.tables {
-            let _ = write!(
-                s,
-                "\n  {table}: {} inserted, {} updated, {} deleted",
-                c.inserted, c.updated, c.deleted
-            );
+            let w = writes.and_then(|w| w.get(table));
+            let n = |k: &str| w.and_then(|w| w.get(k)).and_then(|v| v.as_u64());
+            match (n("patched"), n("replaced")) {
+                (Some(patched), Some(replaced)) => {
+                    let _ = write!(
+                        s,
+                        "\n  {table}: {} inserted, {} updated ({patched} patched, {replaced} replaced), {} deleted",
+                        c.inserted, c.updated, c.deleted
+                    );
+                }
+                _ => {
+                    let _ = write!(
+                        s,
+                        "\n  {table}: {} inserted, {} updated, {} deleted",
+                        c.inserted, c.updated, c.deleted
+                    );
+                }
+            }
         }
         const SHOWN: usize = 5;
         for w in self.warnings.listed.iter().take(SHOWN) {

@@ -33,6 +33,7 @@ use crate::engine::{Db, DocError};
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::js::{self, Export, FunctionName, Host, JsError, Limits, Project, Worker};
+use crate::progress::Progress;
 use crate::value::{self, Map, Spliced, TableFormat, Value};
 
 /// What to do when a call throws.
@@ -63,6 +64,10 @@ impl Migration for UserMigration {
 
     fn description(&self) -> &'static str {
         "a migration of the functions folder"
+    }
+
+    fn has_modes(&self) -> bool {
+        false
     }
 
     fn run(&self, db: &mut Db, _mode: Mode) -> Result<Outcome> {
@@ -316,6 +321,7 @@ struct Tally<'a> {
     pages: u64,
     stopped_at: Option<(u64, String)>,
     cursor: Option<IndexKey>,
+    progress: Progress,
 }
 
 impl Tally<'_> {
@@ -326,6 +332,7 @@ impl Tally<'_> {
     fn take(&mut self, writes: &mut Arc<Writes>, found: &[Scanned], run: PageRun) -> Result<bool> {
         self.pages += 1;
         self.visited += found.len() as u64;
+        self.progress.inc(found.len() as u64);
         if let Some(last) = found.last() {
             self.cursor = Some(last.key.clone());
         }
@@ -448,6 +455,10 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
         pages: 0,
         stopped_at: None,
         cursor: None,
+        progress: db.docs_progress(
+            &order.table,
+            base.rows(&order.table)?.map_or(0, |r| r.len() as u64),
+        ),
     };
     // Pages to run in order before running ahead again (after a window
     // where most pages had to run again).
@@ -525,6 +536,7 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
             in_order = planned;
         }
     }
+    tally.progress.finish();
     let Tally {
         errors,
         logs,

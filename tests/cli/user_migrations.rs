@@ -519,6 +519,8 @@ export const holes = migrations.define({ table: "users", migrateOne: () => ({ a:
 export const dollars = migrations.define({ table: "users", migrateOne: () => ({ o: { $x: 1 } }) });
 export const huge = migrations.define({ table: "users", migrateOne: () => ({ n: 2n ** 64n }) });
 export const scheduler = migrations.define({ table: "users", migrateOne: (ctx) => ctx.scheduler.runAfter(0, "x") });
+export const oversized = migrations.define({ table: "users", migrateOne: () => ({ s: "x".repeat(1 << 20) }) });
+export const hog = migrations.define({ table: "users", migrateOne: () => { const a = []; for (;;) a.push(new Array(1 << 16).fill(1.5)); } });
 "#,
         &[users(&[
             (1, r#""email":"a@x","name":"Ada""#),
@@ -575,6 +577,8 @@ export const scheduler = migrations.define({ table: "users", migrateOne: (ctx) =
             "scheduler",
             "ctx.scheduler.runAfter (scheduled functions) cannot run offline",
         ),
+        ("oversized", "the new document breaks a limit"),
+        ("hog", "ran out of memory"),
     ] {
         let (r, out) = c.migrate(&[&format!("migrations:{name}"), "--json", "--timeout", "0.5"]);
         assert_eq!(r.code, 1, "{name}: {}", r.stderr);
@@ -727,4 +731,152 @@ export const setFlag = migration({
     let (r, _) = c.migrate(&["broken:x"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("broken.ts:3:"), "{}", r.stderr);
+}
+
+/// The README's example folder, on the shipped fixture: each of its
+/// migrations checked against the input, document by document.
+#[test]
+fn the_example_folder_runs_on_the_shipped_fixture() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.zip");
+    let functions = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/videoai/convex");
+    let r = run(&[
+        "migrate".as_ref(),
+        sample().as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--functions".as_ref(),
+        functions.as_os_str(),
+        "migrations:all".as_ref(),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("[4/4] migrations:copyVideoStatus"),
+        "{r:?}"
+    );
+    let before = tables_of(&sample());
+    let after = tables_of(&out);
+    let by_id = |rows: &[Json]| -> std::collections::BTreeMap<String, Json> {
+        rows.iter()
+            .map(|d| (d["_id"].as_str().unwrap().to_owned(), d.clone()))
+            .collect()
+    };
+    let old_videos = by_id(&before["videos"]);
+    let new_videos = by_id(&after["videos"]);
+    assert_eq!(old_videos.len(), new_videos.len());
+    let mut titled = 0;
+    for (id, old) in &old_videos {
+        let new = &new_videos[id];
+        // setDefaultTitle: a title from the prompt where there was none.
+        match old.get("title") {
+            Some(Json::String(t)) => assert_eq!(new["title"], json!(t)),
+            _ => {
+                titled += 1;
+                let prompt: String = old["prompt"].as_str().unwrap().chars().take(40).collect();
+                assert_eq!(new["title"], json!(prompt), "{id}");
+            }
+        }
+        // dropCdnCache: both fields gone, the rest as it was.
+        let mut expected = old.as_object().unwrap().clone();
+        expected.remove("videoCdnUrl");
+        expected.remove("videoCdnUrlExpiresAt");
+        expected.insert("title".into(), new["title"].clone());
+        assert_eq!(new.as_object().unwrap(), &expected, "{id}");
+    }
+    assert!(titled > 0);
+    // countVideos: each profile counts the videos with its clerkId.
+    for p in &after["userProfiles"] {
+        let clerk = p["clerkId"].as_str().unwrap();
+        let n = old_videos
+            .values()
+            .filter(|v| v["clerkId"] == clerk)
+            .count();
+        assert_eq!(p["videoCount"], json!(n as f64), "{p}");
+    }
+    // copyVideoStatus: the video's status, or "deleted".
+    for t in &after["creditTransactions"] {
+        match t.get("videoId").and_then(Json::as_str) {
+            None => assert!(t.get("videoStatus").is_none(), "{t}"),
+            Some(v) => {
+                let want = old_videos
+                    .get(v)
+                    .map_or("deleted", |v| v["status"].as_str().unwrap());
+                assert_eq!(t["videoStatus"], json!(want), "{t}");
+            }
+        }
+    }
+}
+
+/// Enough pages to run side by side (several chunks of pages per window):
+/// pages whose reads an earlier page wrote must run again, in order, and
+/// the result is the sequential one, for any thread count.
+#[test]
+fn pages_run_ahead_give_the_sequential_result() {
+    const N: u32 = 6000;
+    let rows: Vec<String> = (0..N)
+        .map(|k| {
+            let mut internal = [0x10u8; 16];
+            internal[1..5].copy_from_slice(&k.to_be_bytes());
+            format!(
+                "{{\"_creationTime\":{}.0,\"_id\":\"{}\",\"k\":{k}.0}}",
+                1_700_000_000_000u64 + u64::from(k),
+                convex_snapshot::id::DocumentId::new(10001, internal).encode()
+            )
+        })
+        .collect();
+    let counter = format!(
+        "{{\"_creationTime\":1600000000000.0,\"_id\":\"{}\",\"n\":0.0}}",
+        id(10003, 1)
+    );
+    let c = with(
+        r#"
+// Every call reads and bumps one counter: every page depends on the one before.
+export const number = migrations.define({
+  table: "users",
+  migrateOne: async (ctx, u) => {
+    const c = await ctx.db.query("counters").first();
+    await ctx.db.patch(c._id, { n: c.n + 1 });
+    return { seq: c.n + 1 };
+  },
+});
+// One call in a thousand writes what every call reads: a few pages depend
+// on earlier ones, most do not.
+export const seen = migrations.define({
+  table: "users",
+  batchSize: 50,
+  migrateOne: async (ctx, u) => {
+    const c = await ctx.db.query("counters").first();
+    if (u.k % 1000 === 0) await ctx.db.patch(c._id, { n: c.n + 1 });
+    return { seen: c.n };
+  },
+});
+"#,
+        &[("users", 10001, rows), ("counters", 10003, vec![counter])],
+    );
+    for name in ["number", "seen"] {
+        let outs: Vec<Vec<u8>> = ["1", "2"]
+            .iter()
+            .map(|t| {
+                let (r, _) = c.migrate(&[&format!("migrations:{name}"), "--threads", t]);
+                assert_eq!(r.code, 0, "{}", r.stderr);
+                std::fs::read(c.dir.path().join("out.zip")).unwrap()
+            })
+            .collect();
+        assert_eq!(outs[0], outs[1], "{name}: threads 1 vs 2");
+        let t = tables_of(&c.dir.path().join("out.zip"));
+        let users = &t["users"];
+        assert_eq!(users.len(), N as usize);
+        for u in users {
+            let k = u["k"].as_f64().unwrap() as u32;
+            if name == "number" {
+                assert_eq!(u["seq"], json!(f64::from(k + 1)), "{u}");
+            } else {
+                // The flagged calls before this one (its own bump comes after its read).
+                let before = if k == 0 { 0 } else { (k - 1) / 1000 + 1 };
+                assert_eq!(u["seen"], json!(f64::from(before)), "{u}");
+            }
+        }
+        let n = if name == "number" { N } else { N / 1000 };
+        assert_eq!(t["counters"][0]["n"], json!(f64::from(n)));
+    }
 }
