@@ -162,6 +162,7 @@ fn main() {
             file,
             on_throw: OnThrow::List,
             limits: Limits::default(),
+            reset: false,
         }
     };
     let builtin = migrations::find("cleanupVideoFields").unwrap();

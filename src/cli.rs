@@ -175,6 +175,12 @@ pub struct MigrateArgs {
     /// stay, the migration stops) and writes that.
     #[arg(long, value_enum, default_value_t = OnThrowArg::List, value_name = "WHAT")]
     pub on_throw: OnThrowArg,
+    /// Run your migrations even where the snapshot's migrations component
+    /// records them as done (as the component's `reset: true`); without it,
+    /// a migration done on the deployment is skipped, as the component
+    /// skips it.
+    #[arg(long)]
+    pub reset: bool,
     /// The longest one call of your code may run (an endless loop is then an
     /// error for that document, not a hang).
     #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]

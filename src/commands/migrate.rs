@@ -316,8 +316,9 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
     let mut migrations = Vec::new();
     let mut ran: Vec<String> = Vec::new();
     for name in names {
-        for step in resolve(name, project.as_ref(), on_throw, limits)? {
-            if let Step::User(u) = &step {
+        for mut step in resolve(name, project.as_ref(), on_throw, limits)? {
+            if let Step::User(u) = &mut step {
+                u.reset = args.reset;
                 // A runner skips a migration that already ran.
                 if ran.contains(&u.display) {
                     continue;
@@ -406,6 +407,7 @@ fn resolve(
                     file,
                     on_throw,
                     limits,
+                    reset: false,
                 })
             };
             match found {

@@ -313,6 +313,11 @@ impl<'s> Db<'s> {
         )
     }
 
+    /// The snapshot this database reads.
+    pub fn snapshot(&self) -> &'s Snapshot {
+        self.snap
+    }
+
     /// Sets what progress labels start with (the step counter).
     pub fn set_label(&mut self, label: &str) {
         self.label = label.to_owned();

@@ -55,6 +55,9 @@ pub struct UserMigration {
     pub display: String,
     pub on_throw: OnThrow,
     pub limits: Limits,
+    /// Run it even where the snapshot's migrations component records it as
+    /// done (the component's `reset: true`).
+    pub reset: bool,
 }
 
 impl Migration for UserMigration {
@@ -95,6 +98,47 @@ fn seed(migration: &str, id: &str) -> [u32; 4] {
     h.update(id.as_bytes());
     let d = h.finalize();
     std::array::from_fn(|i| u32::from_le_bytes(d[4 * i..4 * i + 4].try_into().expect("4 bytes")))
+}
+
+/// What the snapshot's migrations component records about one migration.
+struct ComponentState {
+    done: bool,
+    processed: f64,
+    cursor: Option<String>,
+}
+
+/// The row of the migration `name` in the `migrations` table of the
+/// component at `path` (as `@convex-dev/migrations` keeps its state:
+/// `name`, `isDone`, `cursor`, `processed`), if the snapshot has one.
+fn component_state(
+    snap: &crate::snapshot::Snapshot,
+    path: &str,
+    name: &str,
+) -> Result<Option<ComponentState>> {
+    let at = crate::layout::ComponentPath(path.split('/').map(str::to_owned).collect());
+    let Some(entry) = snap
+        .components
+        .get(&at)
+        .and_then(|c| c.tables.get("migrations"))
+        .and_then(|t| t.documents)
+    else {
+        return Ok(None);
+    };
+    let data = snap.archive.read_all(entry)?;
+    for line in data.split(|b| *b == b'\n') {
+        // The preflight has checked every line is a JSON object.
+        let Ok(row) = serde_json::from_slice::<serde_json::Value>(line) else {
+            continue;
+        };
+        if row["name"].as_str() == Some(name) {
+            return Ok(Some(ComponentState {
+                done: row["isDone"].as_bool() == Some(true),
+                processed: row["processed"].as_f64().unwrap_or(0.0),
+                cursor: row["cursor"].as_str().map(str::to_owned),
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// The visit order of a migration: its index, range, filters and direction.
@@ -423,6 +467,39 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
     let (table, batch, parallelize) = worker
         .migration_settings(&m.file, export)
         .map_err(|e| js_error(&m.display, e))?;
+    // What the deployment's migrations component already did, as the
+    // snapshot records it (its `migrations` table): a migration it marks
+    // done is skipped, as the component's `migrate` skips it.
+    let mut notes = Vec::new();
+    let component = worker
+        .eval_export(
+            &m.file,
+            export,
+            "(f) => (f && f.__migration && f.__migration.component) || ''",
+        )
+        .map_err(|e| js_error(&m.display, e))?;
+    if let Some(state) = (!component.is_empty() && !m.reset)
+        .then(|| component_state(db.snapshot(), &component, &m.display))
+        .transpose()?
+        .flatten()
+    {
+        if state.done {
+            let mut out = Outcome::default();
+            out.count("visited", 0).count("pages", 0).count("failed", 0);
+            out.result.push(("alreadyDone", true.into()));
+            out.warnings.push(format!(
+                "already done on the deployment: the snapshot's {component} component records {} as done ({} documents processed), so the component skips it, and so did this run (--reset runs it anyway)",
+                m.display, state.processed
+            ));
+            return Ok(out);
+        }
+        if state.cursor.is_some() {
+            notes.push(format!(
+                "the snapshot's {component} component records {} as stopped partway, at a cursor of the deployment's own that cannot be read offline: this run went through every document, from the first",
+                m.display
+            ));
+        }
+    }
     let indexes = schema_indexes(&worker).map_err(|e| js_error("loading schema.ts", e))?;
     let scratch = crate::scratch::Scratch::new_in(db.temp_dir())?;
     let base = Arc::new(Base::new(db, scratch.path(), indexes)?);
@@ -574,6 +651,7 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
     }
     out.errors = errors;
     out.logs = logs;
+    out.warnings.extend(notes);
     Ok(out)
 }
 

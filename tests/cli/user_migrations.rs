@@ -880,3 +880,81 @@ export const seen = migrations.define({
         assert_eq!(t["counters"][0]["n"], json!(f64::from(n)));
     }
 }
+
+/// A snapshot of a deployment where the migrations component already ran
+/// some: what it records as done is skipped (as the component skips it),
+/// unless --reset.
+#[test]
+fn what_the_component_records_as_done_is_skipped() {
+    let mut c = with(
+        r#"
+export const first = migrations.define({ table: "users", migrateOne: () => ({ first: true }) });
+export const second = migrations.define({ table: "users", migrateOne: () => ({ second: true }) });
+export const all = migrations.runner([internal.migrations.first, internal.migrations.second]);
+"#,
+        &[users(&[(1, ""), (2, "")])],
+    );
+    let state = [
+        doc(
+            10001,
+            1,
+            r#""cursor":null,"isDone":true,"latestEnd":1.0,"latestStart":1.0,"name":"migrations:first","processed":2.0"#,
+        ),
+        doc(
+            10001,
+            2,
+            r#""cursor":"opaque","isDone":false,"latestStart":1.0,"name":"migrations:second","processed":1.0"#,
+        ),
+    ]
+    .join("\n");
+    let users: String = [doc(10001, 1, ""), doc(10001, 2, "")].join("\n");
+    c.input = make_zip(
+        c.dir.path(),
+        "deployed.zip",
+        &[
+            (
+                "_tables/documents.jsonl",
+                b"{\"name\":\"users\",\"id\":10001}\n",
+            ),
+            ("users/documents.jsonl", format!("{users}\n").as_bytes()),
+            (
+                "_components/migrations/_tables/documents.jsonl",
+                b"{\"name\":\"migrations\",\"id\":10001}\n",
+            ),
+            (
+                "_components/migrations/migrations/documents.jsonl",
+                format!("{state}\n").as_bytes(),
+            ),
+        ],
+    );
+    let (r, out) = c.migrate(&["migrations:all", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rep = report(&r);
+    let m = &rep["migrations"];
+    assert_eq!(m[0]["migration"], "migrations:first");
+    assert_eq!(m[0]["result"]["alreadyDone"], true);
+    assert!(
+        m[0]["warnings"]["listed"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("already done on the deployment"),
+        "{m}"
+    );
+    assert!(
+        m[1]["warnings"]["listed"][0]
+            .as_str()
+            .unwrap()
+            .contains("stopped partway"),
+        "{m}"
+    );
+    let u = &out.unwrap()["users"];
+    assert!(
+        u.iter()
+            .all(|d| d.get("first").is_none() && d["second"] == true),
+        "{u:?}"
+    );
+
+    let (r, out) = c.migrate(&["migrations:first", "--reset"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(out.unwrap()["users"].iter().all(|d| d["first"] == true));
+}

@@ -2,10 +2,15 @@
 // `define` and `runner` record what a migration is, so convex-snapshot can
 // run it offline with the component's semantics.
 
-import { internalMutationGeneric, getFunctionName } from "convex/server";
+import { internalMutationGeneric, getFunctionName, REFERENCE_PATH } from "convex/server";
 import { offline } from "convex-snapshot:runtime";
 
 export const DEFAULT_BATCH_SIZE = 100;
+
+function componentPath(component) {
+  const parts = component && component[REFERENCE_PATH];
+  return Array.isArray(parts) && parts[0] === "(component)" && parts.length > 1 ? parts.slice(1).join("/") : null;
+}
 
 export class Migrations {
   constructor(component, options) {
@@ -31,6 +36,9 @@ export class Migrations {
       batchSize: defaultBatchSize || DEFAULT_BATCH_SIZE,
       parallelize: !!parallelize,
       schema: this.options.schema,
+      // Where the component keeps its state (`components.migrations` is
+      // the component `migrations`), to skip what already ran.
+      component: componentPath(this.component),
     };
     return fn;
   }

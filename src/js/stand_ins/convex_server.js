@@ -54,12 +54,16 @@ export function getFunctionAddress(ref) {
   return { name: getFunctionName(ref) };
 }
 
+/** The path of a reference (`components.migrations` is ["(component)", "migrations"]). */
+export const REFERENCE_PATH = Symbol("convex-snapshot.referencePath");
+
 function api(parts) {
   return new Proxy(
     {},
     {
       get(_, prop) {
         if (typeof prop === "string") return api([...parts, prop]);
+        if (prop === REFERENCE_PATH) return parts;
         if (prop === FUNCTION_NAME) {
           if (parts.length < 2) {
             throw new Error(`API path is expected to be of the form \`api.moduleName.functionName\`. Found: \`${["api", ...parts].join(".")}\``);
