@@ -13,7 +13,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(line_decoder id_codec zip_open small_snapshot)
+  targets=(line_decoder id_codec zip_open small_snapshot splice)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 export RUSTC_BOOTSTRAP=1
@@ -25,7 +25,7 @@ seed=$(mktemp -d)
 trap 'rm -rf "$seed"' EXIT
 (cd .. && cargo run --release -q -- unpack fixtures/videoai-sample.zip "$seed/u" -q)
 (cd .. && cargo run --release -q -- generate -o "$seed/tiny.zip" --videos 2 -q)
-mkdir -p corpus/line_decoder corpus/id_codec corpus/zip_open corpus/small_snapshot
+mkdir -p corpus/line_decoder corpus/id_codec corpus/zip_open corpus/small_snapshot corpus/splice
 n=0
 for f in "$seed"/u/*/documents.jsonl; do
   sed -n '1,20p' "$f" | while IFS= read -r line; do
@@ -39,6 +39,14 @@ for t in configurations models subscriptionPlans; do
   { cat "$seed/u/_tables/documents.jsonl"; printf '\0'; sed -n '1,5p' "$seed/u/$t/documents.jsonl";
     printf '\0'; cat "$seed/u/$t/generated_schema.jsonl"; printf '\0';
     sed -n '1,3p' "$seed/u/_storage/documents.jsonl"; } > "corpus/small_snapshot/$t"
+done
+
+# Splice seeds: a row, a newline, a patch ("-" removes a field).
+k=0
+sed -n '1,10p' "$seed/u/videos/documents.jsonl" | while IFS= read -r line; do
+  for patch in '{"title":"-","updatedAt":1.0}' '{"status":"done"}' '{"a":{"b":[1,2.0]},"zz":null}' '{"n":{"$integer":"AQAAAAAAAAA="}}'; do
+    k=$((k + 1)); printf '%s\n%s' "$line" "$patch" > "corpus/splice/seed-$k"
+  done
 done
 
 run() {

@@ -133,3 +133,67 @@ pub fn small_snapshot(data: &[u8]) {
     }
     check_snapshot_at(&root);
 }
+
+/// A patch spliced into a row's text (`value::patch_row`, the fast path of
+/// your migrations' patches) gives exactly the document that patching the
+/// decoded row gives, and only rows the full path would accept. `data` is a
+/// row, a newline, and a patch written as a uniform object, where the
+/// string `"-"` removes a field.
+pub fn splice_agrees(data: &[u8]) {
+    let (line, rest) = match data.iter().position(|b| *b == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => return,
+    };
+    let Ok(value::Value::Object(old)) = value::decode_line(line, &TableFormat::Uniform) else {
+        return;
+    };
+    let Ok(value::Value::Object(p)) = value::decode_line(rest, &TableFormat::Uniform) else {
+        return;
+    };
+    let patch: Vec<(String, Option<value::Value>)> = p
+        .iter()
+        .map(|(k, v)| {
+            let removed = matches!(v, value::Value::String(s) if s == "-");
+            (k.to_owned(), (!removed).then(|| v.clone()))
+        })
+        .collect();
+    let Some(got) = value::patch_row(line, &patch) else {
+        return;
+    };
+    let mut new = old.clone();
+    for (k, v) in &patch {
+        match v {
+            Some(v) => {
+                new.insert(k.clone(), v.clone());
+            }
+            None => {
+                new.remove(k);
+            }
+        }
+    }
+    let old = value::Value::Object(old);
+    match got {
+        value::Spliced::Unchanged => assert!(
+            same_value(&old, &value::Value::Object(new)),
+            "splice says unchanged, the value changed"
+        ),
+        value::Spliced::Row(bytes) => {
+            let back = value::decode_line(&bytes, &TableFormat::Uniform)
+                .unwrap_or_else(|e| panic!("a spliced row does not decode: {e:?}"));
+            let (new, checked) = crate::engine::db::encode_checked_map(new, &TableFormat::Uniform);
+            let new = value::Value::Object(new);
+            assert!(
+                !same_value(&old, &new),
+                "splice wrote a row the patch leaves as it was"
+            );
+            assert!(
+                same_value(&back, &new),
+                "the spliced row is another document"
+            );
+            assert!(
+                checked.is_ok(),
+                "splice wrote a row the full path refuses: {checked:?}"
+            );
+        }
+    }
+}

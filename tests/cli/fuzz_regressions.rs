@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::common::{read_zip, sample};
 use convex_snapshot::invariants;
 
 fn each(target: &str, property: fn(&[u8])) -> usize {
@@ -47,4 +48,46 @@ fn small_snapshot_regressions() {
     long.extend(std::iter::repeat_n(b' ', 9 << 20));
     long.extend_from_slice(b"\0\"uniform\"\n\0");
     invariants::small_snapshot(&long);
+}
+
+#[test]
+fn splice_regressions() {
+    assert!(each("splice", invariants::splice_agrees) >= 1);
+}
+
+/// The splice property on every row of the shipped fixture, with patches
+/// of every kind: same value, another type, removals of present and absent
+/// fields, new fields sorting first and last, nesting, Int64, -0, NaN,
+/// bytes, escapes, a field name needing no escape but sorting oddly.
+#[test]
+fn splice_agrees_on_every_row_of_the_fixture() {
+    let patches = [
+        r#"{"status":"completed"}"#,
+        r#"{"status":"-"}"#,
+        r#"{"absent":"-"}"#,
+        r#"{"AAA":1.0,"zzz":false}"#,
+        r#"{"title":null,"updatedAt":{"$integer":"AQAAAAAAAAA="}}"#,
+        r#"{"downloadCount":{"$float":"AAAAAAAAAIA="}}"#,
+        r#"{"viewCount":{"$float":"AAAAAAAA+H8="}}"#,
+        r#"{"blob":{"$bytes":"AAEC/w=="}}"#,
+        r#"{"prompt":"é\n\"q\"\u0001","tags":["a",["b",{"c":1.0}]]}"#,
+        r#"{"thumbnailFileId":"-","thumbnailUrl":"-","title":"-","videoCdnUrl":"-","videoCdnUrlExpiresAt":"-","updatedAt":1754240000000.0}"#,
+        r#"{"clerkId":"user_1","dimensions":{"height":720.0,"width":1280.0}}"#,
+    ];
+    let mut n = 0;
+    for (name, data) in read_zip(&sample()) {
+        if !name.ends_with("/documents.jsonl") || name.starts_with('_') {
+            continue;
+        }
+        for row in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            for p in patches {
+                let mut input = row.to_vec();
+                input.push(b'\n');
+                input.extend_from_slice(p.as_bytes());
+                invariants::splice_agrees(&input);
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 4000, "{n}");
 }
