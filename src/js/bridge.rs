@@ -37,39 +37,37 @@ pub fn plain_row<'a>(line: &'a [u8], format: &TableFormat) -> Option<&'a str> {
 /// `"$` anywhere: `JSON.parse` then reads every value as Convex does.
 fn plain(s: &[u8]) -> bool {
     let mut i = 0;
-    let mut in_string = false;
     while i < s.len() {
-        let b = s[i];
-        if in_string {
-            match b {
-                b'\\' => i += 1,
-                b'"' => in_string = false,
-                _ => {}
-            }
-        } else {
-            match b {
-                b'"' => {
-                    if s.get(i + 1) == Some(&b'$') {
-                        return false;
-                    }
-                    in_string = true;
+        match s[i] {
+            b'"' => {
+                if s.get(i + 1) == Some(&b'$') {
+                    return false;
                 }
-                b'-' | b'0'..=b'9' => {
-                    let start = i;
-                    while i < s.len()
-                        && matches!(s[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
-                    {
-                        i += 1;
+                // Jump over the string: most of a row's bytes are in strings.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &s[i..]) {
+                        None => return true,
+                        Some(j) if s[i + j] == b'\\' => i += j + 2,
+                        Some(j) => {
+                            i += j + 1;
+                            break;
+                        }
                     }
-                    if !s[start..i].iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
-                        return false;
-                    }
-                    continue;
                 }
-                _ => {}
             }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < s.len() && matches!(s[i], b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                {
+                    i += 1;
+                }
+                if !s[start..i].iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+                    return false;
+                }
+            }
+            _ => i += 1,
         }
-        i += 1;
     }
     true
 }
@@ -251,10 +249,14 @@ mod tests {
         let t = plain_row(plain_doc, &TableFormat::Uniform).unwrap();
         assert_eq!(t, std::str::from_utf8(plain_doc).unwrap());
         assert_eq!(plain_row(plain_doc, &TableFormat::Missing), None);
+        let escapes = br#"{"s":"a\\","t":"\"5\\\"6","n":-0.0,"e":1e5}"#;
+        assert!(plain_row(escapes, &TableFormat::Uniform).is_some());
         for tagged in [
             &br#"{"n":5}"#[..],
             br#"{"n":[1.5,-2]}"#,
             br#"{"b":{"$bytes":"AA=="}}"#,
+            br#"{"s":"a\\","n":5}"#,
+            br#"{"s":"\"","t":"x\\\"y","n":-0}"#,
         ] {
             assert_eq!(
                 plain_row(tagged, &TableFormat::Uniform),

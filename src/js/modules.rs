@@ -194,8 +194,21 @@ impl Modules {
         Ok(format!("../{}", rel.to_string_lossy().replace('\\', "/")))
     }
 
-    /// Reads and prepares a user or package module's source.
+    /// A user or package module's source, prepared once per run.
     pub fn source(&self, name: &str) -> Result<String, String> {
+        let mut sources = self
+            .project
+            .sources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        sources
+            .entry(name.to_owned())
+            .or_insert_with(|| self.read_source(name))
+            .clone()
+    }
+
+    /// Reads and prepares a user or package module's source.
+    fn read_source(&self, name: &str) -> Result<String, String> {
         let path = self.path_of(name);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;

@@ -6,12 +6,16 @@
 use std::path::{Path, PathBuf};
 
 /// The functions folder of a project.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Project {
     /// The functions folder (`convex/`).
     pub root: PathBuf,
     /// The folder holding `package.json` and `node_modules` (its parent).
     pub package_dir: PathBuf,
+    /// Each module's JavaScript, read and stripped once for the whole run:
+    /// every runtime sees the same code even if a file changes meanwhile.
+    pub(crate) sources:
+        std::sync::Mutex<std::collections::BTreeMap<String, Result<String, String>>>,
 }
 
 /// A function named as `npx convex run` takes it.
@@ -123,7 +127,11 @@ impl Project {
             .parent()
             .map(Path::to_owned)
             .unwrap_or_else(|| root.clone());
-        Project { root, package_dir }
+        Project {
+            root,
+            package_dir,
+            sources: Default::default(),
+        }
     }
 
     /// The module files of the folder that can hold functions, as module

@@ -9,7 +9,7 @@
 
 use super::{
     MAX_ARRAY_LEN, MAX_DOCUMENT_NESTING, MAX_DOCUMENT_SIZE, MAX_OBJECT_FIELDS, TableFormat,
-    TopLevel, Value, check_field_name, decode_fields_of_valid_json, encode_into,
+    TopLevel, Value, check_field_name, encode_into,
 };
 
 /// What a patch does to a row.
@@ -95,9 +95,9 @@ pub fn patch_row(line: &[u8], patch: &[(String, Option<Value>)]) -> Option<Splic
         match next.next_if(|(k, _)| k.as_bytes() == key) {
             None => write_field(&mut out, key, &line[span], false),
             Some((_, None)) => changed = true,
-            Some((k, Some(v))) => {
+            Some((_, Some(v))) => {
                 let old = &line[span];
-                if old != v.as_slice() && !same_field(line, k, v) {
+                if old != v.as_slice() && !same_field(old, v) {
                     changed = true;
                 }
                 write_field(&mut out, key, v, false);
@@ -126,20 +126,22 @@ pub fn patch_row(line: &[u8], patch: &[(String, Option<Value>)]) -> Option<Splic
     Some(Spliced::Row(out))
 }
 
-/// True when the field `key` of `line` already holds the value whose
-/// encoding is `new` (the texts differ, but the row may spell the same
-/// value another way, `1.50` for `1.5`).
-fn same_field(line: &[u8], key: &str, new: &[u8]) -> bool {
-    let old = decode_fields_of_valid_json(line, &TableFormat::Uniform, &[key]);
-    let new = super::decode_line(
-        format!("{{\"v\":{}}}", String::from_utf8_lossy(new)).as_bytes(),
-        &TableFormat::Uniform,
-    );
-    match (old, new) {
-        (Ok(old), Ok(Value::Object(new))) => match (old.get(key), new.get("v")) {
-            (Some(a), Some(b)) => crate::engine::db::same_value(a, b),
-            _ => false,
-        },
+/// True when a field's old text `old` and the new encoding `new` are the
+/// same value (the texts differ, but the row may spell the same value
+/// another way, `1.50` for `1.5`).
+fn same_field(old: &[u8], new: &[u8]) -> bool {
+    let value = |text: &[u8]| {
+        let mut wrapped = Vec::with_capacity(text.len() + 6);
+        wrapped.extend_from_slice(b"{\"v\":");
+        wrapped.extend_from_slice(text);
+        wrapped.push(b'}');
+        match super::decode_line(&wrapped, &TableFormat::Uniform) {
+            Ok(Value::Object(mut m)) => m.remove("v"),
+            _ => None,
+        }
+    };
+    match (value(old), value(new)) {
+        (Some(a), Some(b)) => crate::engine::db::same_value(&a, &b),
         _ => false,
     }
 }
