@@ -150,6 +150,25 @@ pub struct PageAbort {
 /// before any module runs.
 const BOOTSTRAP: &str = include_str!("stand_ins/bootstrap.js");
 
+/// Bridge text from the host, as JavaScript receives it: plain text (`P`)
+/// parsed by QuickJS's JSON parser straight from the UTF-8 (no JS string
+/// made and turned back into UTF-8 first), tagged text (`T`) as a string
+/// for `fromBridge` to untag. The values given this way (a document or
+/// null, a list, a page) are never strings themselves.
+struct Bridged(Option<String>);
+
+impl<'js> rquickjs::IntoJs<'js> for Bridged {
+    fn into_js(self, ctx: &Ctx<'js>) -> rquickjs::Result<rquickjs::Value<'js>> {
+        match self.0 {
+            None => Ok(rquickjs::Value::new_null(ctx.clone())),
+            Some(text) => match text.strip_prefix('P') {
+                Some(plain) => ctx.json_parse(plain),
+                None => text.into_js(ctx),
+            },
+        }
+    }
+}
+
 impl Worker {
     /// A runtime for `project`, with `now` (milliseconds since 1970) as its
     /// clock.
@@ -283,6 +302,10 @@ impl Worker {
                 .map_err(|e| abort(caught(&ctx, e)))?;
             let seeds = rquickjs::TypedArray::<u32>::new(ctx.clone(), seeds)
                 .map_err(|e| abort(caught(&ctx, e)))?;
+            // Parsed by QuickJS's JSON parser straight from our UTF-8 text:
+            // `JSON.parse` of a JS string would first make the string, then
+            // turn it back into UTF-8 to parse it.
+            let docs = ctx.json_parse(docs).map_err(|e| abort(caught(&ctx, e)))?;
             self.call.set(None);
             let result = run
                 .call::<_, rquickjs::Value>((
@@ -534,16 +557,17 @@ fn install_host(
     host_fn!("get", |h,
                      table: Option<String>,
                      id: String,
-                     system: bool| h.get(
-        table.as_deref(),
-        &id,
-        system
-    ));
+                     system: bool| h
+        .get(table.as_deref(), &id, system)
+        .map(Bridged));
     host_fn!("query", |h, desc: String, limit: Option<f64>| h
-        .query(&desc, limit.map(|l| l as usize)));
+        .query(&desc, limit.map(|l| l as usize))
+        .map(|t| Bridged(Some(t))));
     host_fn!(
         "paginate",
-        |h, desc: String, n: f64, cursor: Option<String>| h.paginate(&desc, n, cursor.as_deref())
+        |h, desc: String, n: f64, cursor: Option<String>| h
+            .paginate(&desc, n, cursor.as_deref())
+            .map(|t| Bridged(Some(t)))
     );
     host_fn!("insert", |h, table: String, value: String| h
         .insert(&table, &value));
@@ -574,12 +598,20 @@ fn install_host(
         h.end(ok);
         Ok::<_, String>(())
     });
+    // The `_id`s as a JSON array, the patches' texts joined by newlines.
     host_fn!("flush", |h,
                        table: String,
                        calls: Vec<u32>,
-                       ids: Vec<String>,
-                       patches: Vec<String>| h
-        .flush(&table, &calls, &ids, &patches));
+                       ids: String,
+                       patches: String| {
+        match serde_json::from_str::<Vec<String>>(&ids) {
+            Err(e) => Err(format!("internal: the ids of a flush: {e}")),
+            Ok(ids) => {
+                let patches: Vec<String> = patches.split('\n').map(str::to_owned).collect();
+                h.flush(&table, &calls, &ids, &patches)
+            }
+        }
+    });
     {
         let slot = slot.clone();
         let call = call.clone();

@@ -101,8 +101,9 @@ const MIN_INT64 = -(2n ** 63n);
 const MAX_INT64 = 2n ** 63n - 1n;
 const MAX_FIELD_NAME = 1024;
 
+// NaN, ±Infinity or -0 (operators only: a builtin call costs more here).
 function isSpecial(n) {
-  return Number.isNaN(n) || !Number.isFinite(n) || Object.is(n, -0);
+  return n !== n || n === Infinity || n === -Infinity || (n === 0 && 1 / n < 0);
 }
 
 function floatBits(x) {
@@ -142,12 +143,16 @@ function isSimpleObject(value) {
 }
 
 // Names already found valid (the same few recur document after document).
-const validNames = new Set();
+const validNames = Object.create(null);
+let validCount = 0;
 
 function checkFieldName(k) {
-  if (validNames.has(k)) return;
+  if (validNames[k] === true) return;
   checkNewFieldName(k);
-  if (validNames.size < 10000) validNames.add(k);
+  if (validCount < 10000) {
+    validNames[k] = true;
+    validCount++;
+  }
 }
 
 function checkNewFieldName(k) {
@@ -166,6 +171,9 @@ function unsupported(context, typeName, value, original) {
     ? `${typeName}${stringifyForError(value)} is not a supported Convex type (present at path ${context} in original object ${stringifyForError(original)}). To learn about Convex's supported types, see https://docs.convex.dev/using/types.`
     : `${typeName}${stringifyForError(value)} is not a supported Convex type.`;
 }
+
+// A field a patch removes, as the bridge text says it.
+const UNDEFINED = Object.freeze({ $undefined: null });
 
 function bridge(value, original, context, topUndefined) {
   if (value === undefined) {
@@ -186,18 +194,28 @@ function bridge(value, original, context, topUndefined) {
     const name = value?.constructor?.name;
     throw new Error(unsupported(context, name ? `${name} ` : "", value, original));
   }
-  // Key order does not matter: the Rust side sorts fields.
+  // Own enumerable string keys, in the object's order (what `for...in`
+  // with `hasOwnProperty` gives, without its cost); the Rust side sorts.
+  // Plain values are copied here rather than through another call, and a
+  // path is only spelled out for a value that may need it in an error.
   const out = {};
-  for (const k in value) {
-    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
     const v = value[k];
-    if (v !== undefined) {
-      checkFieldName(k);
-      out[k] = bridge(v, original, context === "" ? "." + k : `${context}.${k}`, false);
-    } else if (topUndefined) {
-      checkFieldName(k);
-      out[k] = { $undefined: null };
+    if (v === undefined) {
+      if (topUndefined) {
+        checkFieldName(k);
+        out[k] = UNDEFINED;
+      }
+      continue;
     }
+    checkFieldName(k);
+    const t = typeof v;
+    out[k] =
+      t === "string" || t === "boolean" || v === null || (t === "number" && !isSpecial(v))
+        ? v
+        : bridge(v, original, context === "" ? "." + k : `${context}.${k}`, false);
   }
   return out;
 }
@@ -225,9 +243,13 @@ function untag(v) {
   return v;
 }
 
-/** Bridge JSON text back to a value: "P" + plain JSON, or "T" + tagged. */
+/**
+ * Bridge JSON text back to a value: "P" + plain JSON, or "T" + tagged. The
+ * host gives plain documents (and lists of them) already parsed.
+ */
 export function fromBridge(text) {
   if (text === null || text === undefined) return null;
+  if (typeof text !== "string") return text;
   const parsed = JSON.parse(text.slice(1));
   return text.charCodeAt(0) === 84 /* T */ ? untag(parsed) : parsed;
 }
@@ -490,7 +512,7 @@ function describe(e) {
  * `parallelize`); a returned object with keys becomes `ctx.db.patch(table,
  * doc._id, result)`.
  *
- * `docsText` is the page as a JSON array; `tagged` lists the documents in
+ * `docs` is the page, parsed (the Rust side parses its JSON); `tagged` lists the documents in
  * it that hold tagged values. `seeds` holds four words per document for
  * `Math.random()`. Calls in `skip` are not run (the Rust side already has
  * their error). `flags`: 1 = `parallelize`; 2 = stop the page at the first
@@ -506,10 +528,9 @@ function describe(e) {
  */
 const seed = globalThis.__seed;
 
-export function runPage(migrateOne, table, docsText, tagged, seeds, flags, skip) {
+export function runPage(migrateOne, table, docs, tagged, seeds, flags, skip) {
   const parallel = (flags & 1) !== 0;
   const stop = (flags & 2) !== 0;
-  const docs = JSON.parse(docsText);
   for (let t = 0; t < tagged.length; t++) docs[tagged[t]] = untag(docs[tagged[t]]);
   const ctx = makeCtx("mutation");
   const errors = [];
@@ -522,7 +543,8 @@ export function runPage(migrateOne, table, docsText, tagged, seeds, flags, skip)
   let stopped = false;
   const flush = () => {
     if (pendingAt.length === 0) return;
-    const failed = host.flush(table, pendingAt, pendingIds, pendingTexts);
+    // One string each: JSON texts never hold a raw newline.
+    const failed = host.flush(table, pendingAt, JSON.stringify(pendingIds), pendingTexts.join("\n"));
     pendingAt = [];
     pendingIds = [];
     pendingTexts = [];
