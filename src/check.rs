@@ -17,6 +17,7 @@ use crate::id::DocumentId;
 use crate::layout::{ComponentPath, EntryKind};
 use crate::lines::{self, Batch};
 use crate::progress::Progress;
+use crate::schema::{Inferred, Schema, TableNames, TableSchema};
 use crate::snapshot::{Snapshot, StorageMetadata, Table, TablesLine, parse_storage_line};
 use crate::value::{
     self, MAX_ARRAY_LEN, MAX_DOCUMENT_NESTING, MAX_DOCUMENT_SIZE, MAX_OBJECT_FIELDS, TableFormat,
@@ -191,7 +192,48 @@ pub struct Report {
     pub documents: u64,
     pub components: Vec<ComponentSummary>,
     pub problems: Problems,
+    /// What `--schema` found, when asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<SchemaOutcome>,
+    /// The shape of each root table's documents, when asked (`infer`).
+    #[serde(skip)]
+    pub inferred: BTreeMap<String, Inferred>,
+    /// Table numbers to names in the root component, as an import maps them.
+    #[serde(skip)]
+    pub names: TableNames,
 }
+
+/// What to check besides the importer's rules.
+#[derive(Default)]
+pub struct CheckOptions<'a> {
+    /// Check the root component's documents against this schema.
+    pub schema: Option<&'a Schema>,
+    /// Gather each root table's shape for a draft schema.
+    pub infer: bool,
+}
+
+/// The schema check's totals.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SchemaOutcome {
+    pub file: String,
+    /// `schemaValidation`: when false, mismatches are warnings, as the
+    /// deployment enforces nothing.
+    pub enforced: bool,
+    pub tables_checked: Vec<String>,
+    /// Tables of the snapshot the schema does not list: the deployment does
+    /// not validate them.
+    pub not_in_schema: Vec<String>,
+    /// Tables of the schema the snapshot has no documents for (empty).
+    pub not_in_snapshot: Vec<String>,
+    pub documents_checked: u64,
+    pub documents_failing: u64,
+    /// Documents a `.staged(...)` validator would reject (not enforced).
+    pub documents_failing_staged: u64,
+}
+
+/// The most mismatches listed for one document.
+const MAX_MISMATCHES_PER_DOCUMENT: usize = 10;
 
 impl Report {
     /// Fails with the first line that cannot be read as snapshot data.
@@ -271,10 +313,48 @@ struct BatchOut {
     /// Per field: rows present, and rows per value type (by `Value::type_index`).
     fields: rustc_hash::FxHashMap<String, (u64, [u64; 8])>,
     max_size: usize,
+    /// Documents checked against the schema, failing it, failing its
+    /// staged validator.
+    schema: (u64, u64, u64),
+    inferred: Option<Inferred>,
+}
+
+/// What one table is checked against besides the importer's rules.
+#[derive(Clone, Copy)]
+struct TableChecks<'a> {
+    /// The table's number in `_tables`, if listed.
+    listed_number: Option<u32>,
+    schema: Option<(&'a TableSchema, &'a TableNames, Severity)>,
+    infer: bool,
+}
+
+/// The number a table's first row's `_id` encodes, if it has one.
+fn first_row_number(snap: &Snapshot, entry: usize) -> Result<Option<u32>> {
+    use std::io::BufRead as _;
+    let line = snap.archive.with_reader(entry, |r| {
+        let mut line = Vec::new();
+        std::io::BufReader::new(std::io::Read::take(&mut *r, 2 << 20))
+            .read_until(b'\n', &mut line)?;
+        Ok(line)
+    })?;
+    Ok(serde_json::from_slice::<serde_json::Value>(&line)
+        .ok()
+        .and_then(|j| j.get("_id")?.as_str().map(str::to_owned))
+        .and_then(|id| DocumentId::decode(&id).ok())
+        .map(|id| id.table_number))
 }
 
 /// Checks the whole snapshot.
 pub fn check_snapshot(snap: &Snapshot, quiet: bool) -> Result<Report> {
+    check_snapshot_with(snap, quiet, &CheckOptions::default())
+}
+
+/// Checks the whole snapshot, and what `options` asks besides.
+pub fn check_snapshot_with(
+    snap: &Snapshot,
+    quiet: bool,
+    options: &CheckOptions<'_>,
+) -> Result<Report> {
     let archive = &snap.archive;
     let total: u64 = archive.entries().iter().map(|e| e.size).sum();
     let progress = Progress::bytes(total, "checking", quiet);
@@ -338,8 +418,24 @@ pub fn check_snapshot(snap: &Snapshot, quiet: bool) -> Result<Report> {
 
     let mut components = Vec::new();
     let mut documents = 0;
+    let mut outcome = options.schema.map(|s| SchemaOutcome {
+        file: s.file.clone(),
+        enforced: s.validation,
+        tables_checked: Vec::new(),
+        not_in_schema: Vec::new(),
+        not_in_snapshot: Vec::new(),
+        documents_checked: 0,
+        documents_failing: 0,
+        documents_failing_staged: 0,
+    });
+    let mut inferred = BTreeMap::new();
+    let mut root_names = TableNames::default();
     for (path, comp) in &snap.components {
         let listed = check_tables_listing(snap, path, comp, &mut problems)?;
+        let root = path.is_root();
+        if root && (options.schema.is_some() || options.infer) {
+            root_names = table_names(snap, comp, &listed)?;
+        }
         let mut tables = Vec::new();
         for (name, table) in &comp.tables {
             let Some(doc_entry) = table.documents else {
@@ -357,17 +453,57 @@ pub fn check_snapshot(snap: &Snapshot, quiet: bool) -> Result<Report> {
                 continue;
             };
             let listed_number = listed.get(name).copied();
-            let summary = check_table(
+            let severity = match options.schema {
+                Some(s) if !s.validation => Severity::Warning,
+                _ => Severity::Error,
+            };
+            let table_schema = options
+                .schema
+                .filter(|_| root)
+                .and_then(|s| s.tables.get(name));
+            let checks = TableChecks {
+                listed_number,
+                schema: table_schema.map(|t| (t, &root_names, severity)),
+                infer: root && options.infer,
+            };
+            let (summary, extra) = check_table(
                 snap,
                 name,
                 table,
                 doc_entry,
-                listed_number,
+                checks,
                 &progress,
                 &mut problems,
             )?;
+            if let Some(o) = outcome.as_mut().filter(|_| root) {
+                if table_schema.is_some() {
+                    o.tables_checked.push(name.clone());
+                    o.documents_checked += extra.schema.0;
+                    o.documents_failing += extra.schema.1;
+                    o.documents_failing_staged += extra.schema.2;
+                } else {
+                    o.not_in_schema.push(name.clone());
+                }
+            }
+            if let Some(i) = extra.inferred {
+                inferred.insert(name.clone(), i);
+            }
             documents += summary.rows;
             tables.push(summary);
+        }
+        if root && options.infer {
+            // Tables `_tables` lists with no documents file are empty tables.
+            for name in listed.keys() {
+                inferred.entry(name.clone()).or_default();
+            }
+        }
+        if let (Some(o), Some(s), true) = (outcome.as_mut(), options.schema, root) {
+            for t in s.tables.keys() {
+                let has_documents = comp.tables.get(t).is_some_and(|t| t.documents.is_some());
+                if !has_documents {
+                    o.not_in_snapshot.push(t.clone());
+                }
+            }
         }
         let storage = if comp.storage_metadata.is_some() || !comp.blobs.is_empty() {
             Some(check_storage(snap, comp, &progress, &mut problems)?)
@@ -388,7 +524,42 @@ pub fn check_snapshot(snap: &Snapshot, quiet: bool) -> Result<Report> {
         documents,
         components,
         problems,
+        schema: outcome,
+        inferred,
+        names: root_names,
     })
+}
+
+/// Table numbers to names as an import of this component maps them:
+/// `_tables`, else each table's first `_id`; `_storage` by its rows' IDs,
+/// else the number modern deployments give it (540), and
+/// `_scheduled_functions` (539), the system tables user IDs point to.
+fn table_names(
+    snap: &Snapshot,
+    comp: &crate::snapshot::Component,
+    listed: &HashMap<String, u32>,
+) -> Result<TableNames> {
+    let mut names = BTreeMap::new();
+    names.insert(539, "_scheduled_functions".to_owned());
+    let storage = match comp.storage_metadata {
+        Some(e) => first_row_number(snap, e)?,
+        None => None,
+    };
+    names.insert(storage.unwrap_or(540), "_storage".to_owned());
+    for (name, table) in &comp.tables {
+        let number = match (listed.get(name), table.documents) {
+            (Some(n), _) => Some(*n),
+            (None, Some(e)) => first_row_number(snap, e)?,
+            (None, None) => None,
+        };
+        if let Some(n) = number {
+            names.insert(n, name.clone());
+        }
+    }
+    for (name, n) in listed {
+        names.entry(*n).or_insert_with(|| name.clone());
+    }
+    Ok(TableNames(names))
 }
 
 /// Checks `_tables` of a component and returns name → number.
@@ -493,10 +664,10 @@ fn check_table(
     name: &str,
     table: &Table,
     doc_entry: usize,
-    listed_number: Option<u32>,
+    checks: TableChecks<'_>,
     progress: &Progress,
     problems: &mut Problems,
-) -> Result<TableSummary> {
+) -> Result<(TableSummary, BatchOut)> {
     let entry_name = snap.entry_name(doc_entry).to_owned();
     let entry = &snap.archive.entries()[doc_entry];
     let format = match snap.table_format(table) {
@@ -520,7 +691,7 @@ fn check_table(
         &snap.archive,
         doc_entry,
         progress,
-        |batch| check_batch(batch, &format, &entry_name),
+        |batch| check_batch(batch, &format, &entry_name, checks),
         |b| {
             out.rows += b.rows;
             out.problems.extend(b.problems);
@@ -547,6 +718,15 @@ fn check_table(
                 }
             }
             out.max_size = out.max_size.max(b.max_size);
+            out.schema.0 += b.schema.0;
+            out.schema.1 += b.schema.1;
+            out.schema.2 += b.schema.2;
+            if let Some(i) = b.inferred {
+                match &mut out.inferred {
+                    Some(all) => all.merge(i),
+                    None => out.inferred = Some(i),
+                }
+            }
         },
     )?;
     let first_number = out
@@ -554,7 +734,7 @@ fn check_table(
         .iter()
         .min_by_key(|(_, (_, line))| *line)
         .map(|(n, _)| *n);
-    let number = listed_number.or(first_number);
+    let number = checks.listed_number.or(first_number);
     if let Some(expected) = number {
         for (n, (count, line)) in &out.numbers {
             if *n != expected {
@@ -566,18 +746,23 @@ fn check_table(
             }
         }
     }
-    for p in out.problems.into_iter().chain(id_problems) {
+    for p in std::mem::take(&mut out.problems)
+        .into_iter()
+        .chain(id_problems)
+    {
         problems.push(p);
     }
-    Ok(TableSummary {
+    if checks.infer && out.inferred.is_none() {
+        out.inferred = Some(Inferred::default());
+    }
+    let summary = TableSummary {
         name: name.to_owned(),
         number,
         rows: out.rows,
         compressed_bytes: entry.compressed_size,
         uncompressed_bytes: entry.size,
         format: format.name(),
-        fields: out
-            .fields
+        fields: std::mem::take(&mut out.fields)
             .into_iter()
             .map(|(name, (present, types))| {
                 let types = Value::TYPE_NAMES
@@ -590,10 +775,16 @@ fn check_table(
             })
             .collect(),
         max_document_size: out.max_size,
-    })
+    };
+    Ok((summary, out))
 }
 
-fn check_batch(batch: &Batch, format: &TableFormat, entry: &str) -> BatchOut {
+fn check_batch(
+    batch: &Batch,
+    format: &TableFormat,
+    entry: &str,
+    checks: TableChecks<'_>,
+) -> BatchOut {
     let mut out = BatchOut::default();
     for (line_no, line) in batch.lines() {
         out.rows += 1;
@@ -666,6 +857,74 @@ fn check_batch(batch: &Batch, format: &TableFormat, entry: &str) -> BatchOut {
             ));
         }
         out.max_size = out.max_size.max(size);
+        if let Some((table, names, severity)) = checks.schema {
+            out.schema.0 += 1;
+            if !table.document.accepts(fields, names) {
+                out.schema.1 += 1;
+                let id = match fields.get("_id") {
+                    Some(Value::String(s)) => s.as_str(),
+                    _ => "(no _id)",
+                };
+                let all = table.document.explain(fields, names);
+                let n = all.len();
+                for (i, m) in all
+                    .into_iter()
+                    .take(MAX_MISMATCHES_PER_DOCUMENT)
+                    .enumerate()
+                {
+                    let at = if m.path.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" at {}", m.path)
+                    };
+                    let more = if i + 1 == MAX_MISMATCHES_PER_DOCUMENT
+                        && n > MAX_MISMATCHES_PER_DOCUMENT
+                    {
+                        format!(
+                            " (and {} more in this document)",
+                            n - MAX_MISMATCHES_PER_DOCUMENT
+                        )
+                    } else {
+                        String::new()
+                    };
+                    out.problems.push(Problem {
+                        severity,
+                        entry: entry.to_owned(),
+                        line: Some(line_no),
+                        message: format!("SchemaMismatch: document {id}{at}: {}{more}", m.message),
+                        unreadable: false,
+                    });
+                }
+            }
+            if let Some(staged) = &table.staged
+                && !staged.accepts(fields, names)
+            {
+                out.schema.2 += 1;
+                let id = fields
+                    .get("_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or("(no _id)");
+                let first = staged.explain(fields, names).into_iter().next();
+                let why = first.map_or(String::new(), |m| {
+                    let at = if m.path.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" at {}", m.path)
+                    };
+                    format!(": {at}: {}", m.message)
+                });
+                out.problems.push(Problem::warning(
+                    entry,
+                    Some(line_no),
+                    format!("StagedSchemaMismatch: document {id} would fail the staged validator (not enforced yet){}", if why.is_empty() { String::new() } else { format!(";{why}") }),
+                ));
+            }
+        }
+        if checks.infer {
+            out.inferred
+                .get_or_insert_with(Inferred::default)
+                .add_document(fields);
+        }
         for (k, v) in fields {
             let s = match out.fields.get_mut(k) {
                 Some(s) => s,

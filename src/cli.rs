@@ -47,15 +47,32 @@ pub enum Command {
     /// Show components, tables, storage and a field summary per table.
     #[command(after_help = "Examples:
   convex-snapshot inspect snapshot.zip
-  convex-snapshot inspect ./export-dir --json | jq '.components[0].tables'")]
+  convex-snapshot inspect ./export-dir --json | jq '.components[0].tables'
+  convex-snapshot inspect snapshot.zip --schema-ts > convex/schema.ts
+
+--schema-ts drafts the app's schema.ts from its documents (the root
+component's tables): the types each field holds, v.optional where a field is
+sometimes absent, v.id(\"t\") where every value is an ID of table t. Indexes
+are not in an export; add yours.")]
     Inspect(InspectArgs),
     /// Check every rule `npx convex import` enforces and list each problem.
     #[command(after_help = "Examples:
   convex-snapshot validate snapshot.zip
   convex-snapshot validate snapshot.zip --json --max-problems 1000
+  convex-snapshot validate snapshot.zip --schema
+  convex-snapshot validate snapshot.zip --schema app/convex/schema.ts
+
+--schema checks the app's documents (the root component's tables) against
+its schema.ts as a deployment checks them when the schema is pushed: each
+mismatch is listed with the document's _id, the field path, what the schema
+expects and what the document holds. Tables the schema does not list are not
+checked, as on a deployment. With schemaValidation: false in the schema,
+mismatches are warnings. Put --schema after the snapshot (alone it takes
+./convex).
 
 Exits 0 when the snapshot would import cleanly, 1 when it found errors (or
-warnings, with --deny-warnings), 2 when the snapshot cannot be read at all.")]
+warnings, with --deny-warnings), 2 when the snapshot cannot be read at all
+or the schema cannot be loaded.")]
     Validate(ValidateArgs),
     /// Run migrations on a snapshot and write the result as a new ZIP.
     #[command(after_help = "Examples:
@@ -136,6 +153,11 @@ pub struct InspectArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Print a draft schema.ts drawn from the documents (every field with
+    /// the types it holds) instead of the report. It accepts the snapshot
+    /// it came from: `validate --schema` passes on it.
+    #[arg(long, conflicts_with = "json")]
+    pub schema_ts: bool,
 }
 
 #[derive(Debug, Args)]
@@ -151,6 +173,12 @@ pub struct ValidateArgs {
     /// Exit 1 on warnings too, not only on errors.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Also check every document of the app against its schema.ts, as the
+    /// deployment would before taking it: a schema.ts file, or a functions
+    /// folder holding one (alone: convex.json's `functions` setting, else
+    /// ./convex).
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    pub schema: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

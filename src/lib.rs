@@ -21,6 +21,7 @@ pub mod layout;
 pub mod lines;
 pub mod migrations;
 pub mod progress;
+pub mod schema;
 pub mod scratch;
 pub mod snapshot;
 pub mod unpack;

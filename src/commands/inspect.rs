@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use crate::check::{Report, check_snapshot};
+use crate::check::{CheckOptions, Report, check_snapshot_with};
 use crate::cli::InspectArgs;
 use crate::progress::human_bytes;
 use crate::snapshot::Snapshot;
@@ -16,10 +16,26 @@ const UNUSUAL_SHOWN: usize = 20;
 
 pub fn run(args: &InspectArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let snap = Snapshot::open(&args.snapshot)?;
-    let report = check_snapshot(&snap, quiet)?;
+    let options = CheckOptions {
+        schema: None,
+        infer: args.schema_ts,
+    };
+    let report = check_snapshot_with(&snap, quiet, &options)?;
     report.ensure_readable()?;
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if args.schema_ts {
+        let source = args
+            .snapshot
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| args.snapshot.display().to_string());
+        let text = crate::schema::draft_schema(
+            &source,
+            report.inferred.iter().map(|(k, v)| (k.as_str(), v)),
+            &report.names,
+        );
+        out.write_all(text.as_bytes())?;
+    } else if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
     } else {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::check::{Problem, Severity, check_snapshot};
+use crate::check::{CheckOptions, Problem, SchemaOutcome, Severity, check_snapshot_with};
 use crate::cli::ValidateArgs;
 use crate::snapshot::Snapshot;
 
@@ -20,6 +20,26 @@ struct Output<'a> {
     warnings: usize,
     /// Problems listed (capped by --max-problems); `errors + warnings` is the total.
     problems: &'a [Problem],
+    /// With --schema: what the schema check covered and found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schema: Option<&'a SchemaOutcome>,
+}
+
+/// The schema `--schema` names: a file or folder, or (alone) the project's.
+pub fn load_schema(given: &std::path::Path) -> anyhow::Result<crate::schema::Schema> {
+    let path = if given.as_os_str().is_empty() {
+        let project = crate::js::Project::find(None)
+            .map_err(anyhow::Error::msg)?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--schema: no functions folder here (no convex.json `functions` setting, no ./convex); name the schema: --schema path/to/convex"
+                )
+            })?;
+        project.root.clone()
+    } else {
+        given.to_owned()
+    };
+    crate::schema::Schema::load(&path).map_err(|e| anyhow::anyhow!("--schema {}", e.0))
 }
 
 /// `error: entry line N: message`.
@@ -35,8 +55,13 @@ pub fn format_problem(p: &Problem) -> String {
 }
 
 pub fn run(args: &ValidateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let schema = args.schema.as_deref().map(load_schema).transpose()?;
     let snap = Snapshot::open(&args.snapshot)?;
-    let report = check_snapshot(&snap, quiet)?;
+    let options = CheckOptions {
+        schema: schema.as_ref(),
+        infer: false,
+    };
+    let report = check_snapshot_with(&snap, quiet, &options)?;
     let p = &report.problems;
     let failed = p.errors > 0 || (args.deny_warnings && p.warnings > 0);
     let shown = &p.list[..p.list.len().min(args.max_problems)];
@@ -51,6 +76,7 @@ pub fn run(args: &ValidateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             errors: p.errors,
             warnings: p.warnings,
             problems: shown,
+            schema: report.schema.as_ref(),
         };
         serde_json::to_writer_pretty(&mut out, &o)?;
         writeln!(out)?;
@@ -65,6 +91,9 @@ pub fn run(args: &ValidateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
                 p.total() - shown.len()
             )?;
         }
+        if let Some(o) = &report.schema {
+            writeln!(out, "{}", schema_summary(o))?;
+        }
         writeln!(
             out,
             "{}: {tables} tables, {} documents: {} errors, {} warnings",
@@ -76,4 +105,38 @@ pub fn run(args: &ValidateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// One paragraph on what the schema check covered.
+fn schema_summary(o: &SchemaOutcome) -> String {
+    let list = |v: &[String]| v.join(", ");
+    let mut s = format!(
+        "schema {}: {} of {} documents in {} tables do not match",
+        o.file,
+        o.documents_failing,
+        o.documents_checked,
+        o.tables_checked.len()
+    );
+    if !o.enforced {
+        s.push_str(" (schemaValidation is false: the deployment would not enforce it, so these are warnings)");
+    }
+    if o.documents_failing_staged > 0 {
+        s.push_str(&format!(
+            "; {} would fail a staged validator",
+            o.documents_failing_staged
+        ));
+    }
+    if !o.not_in_schema.is_empty() {
+        s.push_str(&format!(
+            "\n  not in the schema, so not checked (as on a deployment): {}",
+            list(&o.not_in_schema)
+        ));
+    }
+    if !o.not_in_snapshot.is_empty() {
+        s.push_str(&format!(
+            "\n  in the schema with no documents in the snapshot: {}",
+            list(&o.not_in_snapshot)
+        ));
+    }
+    s
 }

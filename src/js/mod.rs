@@ -113,6 +113,31 @@ impl JsError {
             stack: None,
         }
     }
+
+    /// The message with where it happened in the user's files, if known.
+    pub fn with_location(&self) -> String {
+        match self.stack.as_deref().and_then(user_frame) {
+            Some(at) => format!("{} (at {at})", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+/// The first frame of a stack that is in the user's files.
+pub(crate) fn user_frame(stack: &str) -> Option<String> {
+    stack.lines().map(str::trim).find_map(|line| {
+        let at = line.strip_prefix("at ")?;
+        let inside = at
+            .rsplit_once(" (")
+            .map(|(_, l)| l.trim_end_matches(')'))
+            .unwrap_or(at);
+        (!inside.starts_with("convex-snapshot:")
+            && !inside.starts_with("convex/")
+            && !inside.starts_with("@convex-dev/")
+            && !inside.starts_with("convex-helpers/")
+            && !inside.starts_with("_generated/"))
+        .then(|| at.to_owned())
+    })
 }
 
 /// One QuickJS runtime holding a project's modules. Fields drop in order:

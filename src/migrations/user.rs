@@ -151,32 +151,7 @@ struct Order {
 }
 
 fn js_error(context: &str, e: JsError) -> Error {
-    Error::Usage(format!("{context}: {}", with_location(&e)))
-}
-
-/// A message with where it happened in the user's files, if known.
-fn with_location(e: &JsError) -> String {
-    match e.stack.as_deref().and_then(user_frame) {
-        Some(at) => format!("{} (at {at})", e.message),
-        None => e.message.clone(),
-    }
-}
-
-/// The first frame of a stack that is in the user's files.
-fn user_frame(stack: &str) -> Option<String> {
-    stack.lines().map(str::trim).find_map(|line| {
-        let at = line.strip_prefix("at ")?;
-        let inside = at
-            .rsplit_once(" (")
-            .map(|(_, l)| l.trim_end_matches(')'))
-            .unwrap_or(at);
-        (!inside.starts_with("convex-snapshot:")
-            && !inside.starts_with("convex/")
-            && !inside.starts_with("@convex-dev/")
-            && !inside.starts_with("convex-helpers/")
-            && !inside.starts_with("_generated/"))
-        .then(|| at.to_owned())
-    })
+    Error::Usage(format!("{context}: {}", e.with_location()))
 }
 
 /// Documents per chunk of pages run ahead in one fresh runtime, and chunks
@@ -659,7 +634,7 @@ fn doc_error(table: &str, id: &str, e: &JsError, note: &str) -> DocError {
     DocError {
         table: table.to_owned(),
         id: id.to_owned(),
-        reason: format!("{}{note}", with_location(e)),
+        reason: format!("{}{note}", e.with_location()),
         stack: e.stack.clone().filter(|s| !s.is_empty()),
     }
 }
@@ -1329,7 +1304,7 @@ pub fn list(project: &Arc<Project>) -> Result<Vec<Listing>> {
                     })
                     .collect()
             })
-            .map_err(|e| with_location(&e));
+            .map_err(|e| e.with_location());
         out.push(Listing { file, exports });
     }
     Ok(out)

@@ -13,6 +13,7 @@ mod migrate;
 mod migrations;
 mod real_fixture;
 mod safety;
+mod schema;
 mod unpack;
 mod user_migrations;
 mod validate;

@@ -161,3 +161,12 @@ fn init_on_the_legacy_export_adds_legacy_tables_that_validate() {
     let v = run(&["validate".as_ref(), out.as_os_str()]);
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
 }
+
+#[test]
+#[cfg_attr(
+    not(real_fixtures),
+    ignore = "needs ../shared/fixtures/real beside the checkout"
+)]
+fn a_drafted_schema_accepts_the_real_export() {
+    crate::schema::draft_accepts_its_source(&anouk());
+}

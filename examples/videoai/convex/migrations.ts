@@ -31,7 +31,7 @@ export const countVideos = migrations.define({
   migrateOne: async (ctx, profile) => {
     const videos = await ctx.db
       .query("videos")
-      .withIndex("by_clerkId", (q) => q.eq("clerkId", profile.clerkId))
+      .withIndex("by_clerk_id", (q) => q.eq("clerkId", profile.clerkId))
       .collect();
     return { videoCount: videos.length };
   },

@@ -2,7 +2,7 @@
 // references, the schema builders and the rest of what Convex files import,
 // so a project's files evaluate offline as they would on a deployment.
 
-import { v, asObjectValidator } from "convex/values";
+import { v, asObjectValidator, isValidator } from "convex/values";
 import { FUNCTION_NAME, offline } from "convex-snapshot:runtime";
 
 function register(type, visibility, fnOrConfig) {
@@ -86,37 +86,115 @@ export function componentsGeneric() {
 
 export const createFunctionHandle = () => offline("function handles (createFunctionHandle)");
 
-export function defineTable(documentSchema) {
-  const validator = asObjectValidator(documentSchema);
-  return {
-    validator,
-    indexes: [],
-    searchIndexes: [],
-    vectorIndexes: [],
-    stagedDbIndexes: [],
-    index(name, fieldsOrConfig) {
-      const fields = Array.isArray(fieldsOrConfig) ? fieldsOrConfig : fieldsOrConfig.fields;
-      this.indexes.push({ indexDescriptor: name, fields: [...fields] });
-      return this;
-    },
-    searchIndex(name, config) {
-      this.searchIndexes.push({ indexDescriptor: name, ...config });
-      return this;
-    },
-    vectorIndex(name, config) {
-      this.vectorIndexes.push({ indexDescriptor: name, ...config });
-      return this;
-    },
-  };
+// The schema builders, with the public shape of the real package's
+// (`convex/server`'s TableDefinition and SchemaDefinition): `export()` gives
+// the JSON the CLI pushes to the deployment, which `validate --schema` reads.
+class TableDefinition {
+  constructor(validator) {
+    this.indexes = [];
+    this.stagedDbIndexes = [];
+    this.searchIndexes = [];
+    this.stagedSearchIndexes = [];
+    this.vectorIndexes = [];
+    this.stagedVectorIndexes = [];
+    this.validator = validator;
+    this.stagedValidator = undefined;
+  }
+  " indexes"() {
+    return this.indexes;
+  }
+  index(name, config) {
+    if (Array.isArray(config)) this.indexes.push({ indexDescriptor: name, fields: config });
+    else (config.staged ? this.stagedDbIndexes : this.indexes).push({ indexDescriptor: name, fields: config.fields });
+    return this;
+  }
+  searchIndex(name, config) {
+    (config.staged ? this.stagedSearchIndexes : this.searchIndexes).push({
+      indexDescriptor: name,
+      searchField: config.searchField,
+      filterFields: config.filterFields || [],
+    });
+    return this;
+  }
+  vectorIndex(name, config) {
+    (config.staged ? this.stagedVectorIndexes : this.vectorIndexes).push({
+      indexDescriptor: name,
+      vectorField: config.vectorField,
+      dimensions: config.dimensions,
+      filterFields: config.filterFields || [],
+    });
+    return this;
+  }
+  staged(documentSchema) {
+    if (this.stagedValidator !== undefined) throw new Error("Table cannot have more than one staged validator.");
+    if (isValidator(documentSchema)) {
+      this.stagedValidator = documentSchema;
+    } else {
+      if (this.validator.kind !== "object" && this.validator.kind !== "any") {
+        throw new Error("Specifying top-level field changes is only supported for simple table definitions. For a table defined with a union or record validator, you must stage a fully defined object or union validator.");
+      }
+      const enforced = this.validator.kind === "object" ? this.validator.fields : {};
+      this.stagedValidator = v.object(Object.fromEntries(Object.entries({ ...enforced, ...documentSchema }).filter((e) => e[1] !== undefined)));
+    }
+    return this;
+  }
+  self() {
+    return this;
+  }
+  export() {
+    const documentType = this.validator.json;
+    if (typeof documentType !== "object") {
+      throw new Error("Invalid validator: please make sure that the parameter of `defineTable` is valid (see https://docs.convex.dev/database/schemas)");
+    }
+    return {
+      indexes: this.indexes,
+      stagedDbIndexes: this.stagedDbIndexes,
+      searchIndexes: this.searchIndexes,
+      stagedSearchIndexes: this.stagedSearchIndexes,
+      vectorIndexes: this.vectorIndexes,
+      stagedVectorIndexes: this.stagedVectorIndexes,
+      documentType,
+      stagedDocumentType: this.stagedValidator === undefined ? undefined : this.stagedValidator.json,
+    };
+  }
 }
 
-export function defineSchema(tables, options = {}) {
-  return {
-    tables,
-    schemaValidation: options.schemaValidation ?? true,
-    strictTableNameTypes: options.strictTableNameTypes ?? true,
-    __isSchema: true,
-  };
+export function defineTable(documentSchema) {
+  return new TableDefinition(isValidator(documentSchema) ? documentSchema : v.object(documentSchema));
+}
+
+class SchemaDefinition {
+  constructor(tables, options) {
+    this.tables = tables;
+    this.schemaValidation = options?.schemaValidation === undefined ? true : options.schemaValidation;
+    this.strictTableNameTypes = options?.strictTableNameTypes === undefined ? true : options.strictTableNameTypes;
+    this.__isSchema = true;
+  }
+  doc(tableName) {
+    const table = this.tables[tableName];
+    if (table === undefined) throw new Error(`Table "${tableName}" is not in this schema. Tables in this schema: ${Object.keys(this.tables).join(", ")}`);
+    const withSystem = (val) =>
+      val.kind === "object"
+        ? val.extend({ _id: v.id(tableName), _creationTime: v.number() })
+        : val.kind === "union"
+          ? v.union(...val.members.map(withSystem))
+          : val;
+    return withSystem(table.validator);
+  }
+  id(tableName) {
+    if (this.tables[tableName] === undefined) throw new Error(`Table "${tableName}" is not in this schema. Tables in this schema: ${Object.keys(this.tables).join(", ")}`);
+    return v.id(tableName);
+  }
+  export() {
+    return JSON.stringify({
+      tables: Object.entries(this.tables).map(([tableName, definition]) => ({ tableName, ...definition.export() })),
+      schemaValidation: this.schemaValidation,
+    });
+  }
+}
+
+export function defineSchema(tables, options) {
+  return new SchemaDefinition(tables, options);
 }
 
 export const paginationOptsValidator = v.object({

@@ -53,7 +53,7 @@ function validatorJson(val) {
     case "id":
       return { type: "id", tableName: val.tableName };
     case "literal":
-      return { type: "literal", value: val.value };
+      return { type: "literal", value: literalJson(val.value) };
     case "array":
       return { type: "array", value: validatorJson(val.element) };
     case "record":
@@ -74,6 +74,39 @@ function validatorJson(val) {
   }
 }
 
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+function base64(bytes) {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63];
+    out += i + 1 < bytes.length ? B64[(n >> 6) & 63] : "=";
+    out += i + 2 < bytes.length ? B64[n & 63] : "=";
+  }
+  return out;
+}
+
+// A literal's value in Convex's JSON form, as the real package's
+// `convexToJson` writes it: an Int64 as {"$integer"}, a float JSON cannot
+// hold (NaN, ±Infinity, -0) as {"$float"}, both the base64 of 8
+// little-endian bytes.
+function literalJson(value) {
+  const view = new DataView(new ArrayBuffer(8));
+  if (typeof value === "bigint") {
+    if (value < -(2n ** 63n) || value >= 2n ** 63n) {
+      throw new Error(`BigInt ${value} does not fit into a 64-bit signed integer.`);
+    }
+    view.setBigInt64(0, value, true);
+    return { $integer: base64(new Uint8Array(view.buffer)) };
+  }
+  if (typeof value === "number" && (!Number.isFinite(value) || Object.is(value, -0))) {
+    view.setFloat64(0, value, true);
+    return { $float: base64(new Uint8Array(view.buffer)) };
+  }
+  return value;
+}
+
 function asValidator(x) {
   if (x && x.isConvexValidator) return x;
   if (x && typeof x === "object") return v.object(x);
@@ -90,14 +123,25 @@ export const v = {
   boolean: () => new BaseValidator("boolean", "required"),
   string: () => new BaseValidator("string", "required"),
   bytes: () => new BaseValidator("bytes", "required"),
-  literal: (value) => new BaseValidator("literal", "required", { value }),
+  literal: (value) => {
+    if (typeof value !== "string" && typeof value !== "boolean" && typeof value !== "number" && typeof value !== "bigint") {
+      throw new Error("v.literal(value) must be a string, number, or boolean");
+    }
+    return new BaseValidator("literal", "required", { value });
+  },
   array: (element) => new BaseValidator("array", "required", { element }),
   object: (fields) => {
     const checked = {};
     for (const [k, f] of Object.entries(fields)) checked[k] = asValidator(f);
     return new VObject("object", "required", { fields: checked });
   },
-  record: (key, value) => new BaseValidator("record", "required", { key, value }),
+  record: (key, value) => {
+    if (key === undefined || value === undefined) throw new Error(`A validator is undefined for ${key === undefined ? "key" : "value"} in v.record(). This is often caused by circular imports. See https://docs.convex.dev/error#undefined-validator for details.`);
+    if (key.isOptional === "optional") throw new Error("Record validator cannot have optional keys");
+    if (value.isOptional === "optional") throw new Error("Record validator cannot have optional values");
+    if (!key.isConvexValidator || !value.isConvexValidator) throw new Error("Key and value of v.record() must be validators");
+    return new BaseValidator("record", "required", { key, value });
+  },
   union: (...members) => new BaseValidator("union", "required", { members }),
   any: () => new BaseValidator("any", "required"),
   optional: (inner) => asValidator(inner).asOptional(),

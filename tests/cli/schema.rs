@@ -1,0 +1,279 @@
+//! `validate --schema` and `inspect --schema-ts`: the app's schema.ts loaded
+//! and every document checked, through the binary.
+
+use std::path::{Path, PathBuf};
+
+use crate::common::*;
+
+const USERS: u32 = 10001;
+const POSTS: u32 = 10002;
+
+fn example_schema() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/videoai/convex")
+}
+
+/// A snapshot of `users` and `posts` in a temporary folder.
+fn two_tables(dir: &Path, users: &str, posts: &str) -> PathBuf {
+    let entries = vec![
+        (
+            "_tables/documents.jsonl".to_owned(),
+            format!(
+                "{{\"name\":\"users\",\"id\":{USERS}}}\n{{\"name\":\"posts\",\"id\":{POSTS}}}\n"
+            )
+            .into_bytes(),
+        ),
+        ("users/documents.jsonl".into(), users.as_bytes().to_vec()),
+        (
+            "users/generated_schema.jsonl".into(),
+            b"\"uniform\"\n".to_vec(),
+        ),
+        ("posts/documents.jsonl".into(), posts.as_bytes().to_vec()),
+        (
+            "posts/generated_schema.jsonl".into(),
+            b"\"uniform\"\n".to_vec(),
+        ),
+    ];
+    make_zip(dir, "s.zip", &refs(&entries))
+}
+
+fn row(table: u32, n: u8, rest: &str) -> String {
+    format!(
+        "{{\"_creationTime\":1754150400{n:03}.5,\"_id\":\"{}\",{rest}}}\n",
+        id(table, n)
+    )
+}
+
+fn schema_dir(dir: &Path, text: &str) -> PathBuf {
+    let d = dir.join("convex");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(d.join("schema.ts"), text).unwrap();
+    d
+}
+
+const SCHEMA: &str = r#"import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+export default defineSchema({
+  users: defineTable({ name: v.string(), age: v.optional(v.int64()) }),
+  posts: defineTable({ author: v.id("users"), title: v.string() }).index("by_author", ["author"]),
+  comments: defineTable({ body: v.string() }),
+});
+"#;
+
+#[test]
+fn every_mismatch_is_listed_with_the_document_and_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let users =
+        row(USERS, 1, r#""name":"Ada","age":36"#) + &row(USERS, 2, r#""name":"Bob","age":36.0"#);
+    let posts = row(
+        POSTS,
+        1,
+        &format!(r#""author":"{}","title":"a""#, id(USERS, 1)),
+    ) + &row(
+        POSTS,
+        2,
+        &format!(r#""author":"{}","title":"b","draft":true"#, id(POSTS, 1)),
+    );
+    let zip = two_tables(dir.path(), &users, &posts);
+    let schema = schema_dir(dir.path(), SCHEMA);
+    let r = run(&[
+        "validate".as_ref(),
+        zip.as_os_str(),
+        "--schema".as_ref(),
+        schema.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let bob = id(USERS, 2);
+    let p2 = id(POSTS, 2);
+    let p1 = id(POSTS, 1);
+    for needle in [
+        format!(
+            "error: users/documents.jsonl line 2: SchemaMismatch: document {bob} at .age: expected v.int64(), found the Float64 36"
+        ),
+        format!(
+            "error: posts/documents.jsonl line 2: SchemaMismatch: document {p2} at .author: expected v.id(\"users\"), found an ID of table posts (\"{p1}\")"
+        ),
+        format!(
+            "error: posts/documents.jsonl line 2: SchemaMismatch: document {p2}: extra field `draft` that the validator does not have (it holds the boolean true)"
+        ),
+        "2 of 4 documents in 2 tables do not match".to_owned(),
+        "in the schema with no documents in the snapshot: comments".to_owned(),
+        ": 2 tables, 4 documents: 3 errors, 0 warnings".to_owned(),
+    ] {
+        assert!(r.stdout.contains(&needle), "{needle}\n{}", r.stdout);
+    }
+    // The same as JSON.
+    let r = run(&[
+        "validate".as_ref(),
+        zip.as_os_str(),
+        "--json".as_ref(),
+        "--schema".as_ref(),
+        schema.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(j["schema"]["documentsFailing"], 2);
+    assert_eq!(j["schema"]["documentsChecked"], 4);
+    assert_eq!(j["schema"]["enforced"], true);
+    assert_eq!(
+        j["schema"]["notInSnapshot"],
+        serde_json::json!(["comments"])
+    );
+    assert_eq!(j["problems"].as_array().unwrap().len(), 3);
+    // Without --schema the snapshot imports cleanly.
+    assert_eq!(run(&["validate".as_ref(), zip.as_os_str()]).code, 0);
+}
+
+#[test]
+fn tables_the_schema_lacks_are_not_checked_and_validation_off_gives_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = two_tables(
+        dir.path(),
+        &row(USERS, 1, r#""name":7.0"#),
+        &row(POSTS, 1, r#""anything":1"#),
+    );
+    let only_users = schema_dir(
+        dir.path(),
+        r#"import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+export default defineSchema({ users: defineTable({ name: v.string() }) }, { schemaValidation: false });
+"#,
+    );
+    let file = only_users.join("schema.ts");
+    let r = run(&[
+        "validate".as_ref(),
+        zip.as_os_str(),
+        "--schema".as_ref(),
+        file.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("warning: users/documents.jsonl line 1: SchemaMismatch"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("schemaValidation is false"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("not in the schema, so not checked (as on a deployment): posts"),
+        "{}",
+        r.stdout
+    );
+    let r = run(&[
+        "validate".as_ref(),
+        zip.as_os_str(),
+        "--schema".as_ref(),
+        file.as_os_str(),
+        "--deny-warnings".as_ref(),
+    ]);
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn a_schema_that_cannot_load_is_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = two_tables(dir.path(), &row(USERS, 1, r#""name":"a""#), "");
+    let bad = schema_dir(
+        dir.path(),
+        "export default defineSchema({ users: defineTable({ name: v.string() }) ",
+    );
+    let r = run(&[
+        "validate".as_ref(),
+        zip.as_os_str(),
+        "--schema".as_ref(),
+        bad.as_os_str(),
+    ]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("schema.ts"), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.lines().filter(|l| l.starts_with("error")).count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    let missing = dir.path().join("nowhere");
+    let r = run(&[
+        "validate".as_ref(),
+        zip.as_os_str(),
+        "--schema".as_ref(),
+        missing.as_os_str(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("no such file or folder"), "{}", r.stderr);
+}
+
+/// The shipped fixture against the app's full schema: the documents the
+/// generator plants off the schema are found (fields removed from the
+/// schema, a number where a string belongs, required fields missing).
+#[test]
+fn the_fixture_against_the_apps_schema_finds_the_planted_documents() {
+    let sample = sample();
+    let schema = example_schema();
+    let r = run(&[
+        "validate".as_ref(),
+        sample.as_os_str(),
+        "--json".as_ref(),
+        "--max-problems".as_ref(),
+        "10000".as_ref(),
+        "--schema".as_ref(),
+        schema.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let problems = j["problems"].as_array().unwrap();
+    let messages: Vec<&str> = problems
+        .iter()
+        .map(|p| p["message"].as_str().unwrap())
+        .collect();
+    for needle in [
+        "extra field `title`",
+        "extra field `thumbnailUrl`",
+        "extra field `thumbnailFileId`",
+        "extra field `resolution`",
+        "at .model: expected v.string(), found the Float64",
+        "missing the required field `duration`",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(needle)),
+            "{needle} not found"
+        );
+    }
+    assert_eq!(j["schema"]["tablesChecked"].as_array().unwrap().len(), 10);
+    let failing = j["schema"]["documentsFailing"].as_u64().unwrap();
+    assert!(failing > 0 && failing < j["documents"].as_u64().unwrap());
+}
+
+/// A draft drawn from a snapshot passes `validate --schema` on it.
+pub fn draft_accepts_its_source(source: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(&[
+        "inspect".as_ref(),
+        source.as_os_str(),
+        "--schema-ts".as_ref(),
+        "-q".as_ref(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("export default defineSchema({"),
+        "{}",
+        r.stdout
+    );
+    let convex = schema_dir(dir.path(), &r.stdout);
+    let v = run(&[
+        "validate".as_ref(),
+        source.as_os_str(),
+        "--schema".as_ref(),
+        convex.as_os_str(),
+    ]);
+    assert_eq!(v.code, 0, "{}\n{}{}", r.stdout, v.stdout, v.stderr);
+    assert!(v.stdout.contains(": 0 of "), "{}", v.stdout);
+}
+
+#[test]
+fn a_drafted_schema_accepts_the_fixture_it_came_from() {
+    draft_accepts_its_source(&sample());
+}
