@@ -177,7 +177,13 @@ pub struct ValidateArgs {
     /// deployment would before taking it: a schema.ts file, or a functions
     /// folder holding one (alone: convex.json's `functions` setting, else
     /// ./convex).
-    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        num_args = 0..=1,
+        default_missing_value = "",
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from)
+    )]
     pub schema: Option<PathBuf>,
 }
 

@@ -277,3 +277,31 @@ pub fn draft_accepts_its_source(source: &Path) {
 fn a_drafted_schema_accepts_the_fixture_it_came_from() {
     draft_accepts_its_source(&sample());
 }
+
+/// `--schema` alone takes the project's functions folder (./convex here),
+/// as the Convex CLI finds it; with none, one clear error.
+#[test]
+fn schema_alone_takes_the_projects_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = two_tables(dir.path(), &row(USERS, 1, r#""name":7.0"#), "");
+    schema_dir(dir.path(), SCHEMA);
+    let at = |cwd: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_convex-snapshot"))
+            .args(["validate".as_ref(), zip.as_os_str(), "--schema".as_ref()])
+            .current_dir(cwd)
+            .output()
+            .unwrap()
+    };
+    let out = at(dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("at .name: expected v.string(), found the Float64 7"),
+        "{stdout}"
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = at(elsewhere.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no functions folder here"));
+    assert!(!elsewhere.path().join("convex").exists());
+}
