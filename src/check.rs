@@ -316,6 +316,9 @@ struct BatchOut {
     /// Documents checked against the schema, failing it, failing its
     /// staged validator.
     schema: (u64, u64, u64),
+    /// Schema mismatches counted but not written (errors, warnings): the
+    /// list was full before this batch began.
+    uncounted: (usize, usize),
     inferred: Option<Inferred>,
 }
 
@@ -324,6 +327,10 @@ struct BatchOut {
 struct TableChecks<'a> {
     /// The table's number in `_tables`, if listed.
     listed_number: Option<u32>,
+    /// Set once the kept list of problems is full. Batches are merged in
+    /// file order, so every batch that sees it set comes after the last
+    /// problem kept: its mismatches need counting, not writing.
+    list_full: &'a std::sync::atomic::AtomicBool,
     schema: Option<(&'a TableSchema, &'a TableNames, Severity)>,
     infer: bool,
 }
@@ -430,6 +437,7 @@ pub fn check_snapshot_with(
     });
     let mut inferred = BTreeMap::new();
     let mut root_names = TableNames::default();
+    let list_full = std::sync::atomic::AtomicBool::new(false);
     for (path, comp) in &snap.components {
         let listed = check_tables_listing(snap, path, comp, &mut problems)?;
         let root = path.is_root();
@@ -463,6 +471,7 @@ pub fn check_snapshot_with(
                 .and_then(|s| s.tables.get(name));
             let checks = TableChecks {
                 listed_number,
+                list_full: &list_full,
                 schema: table_schema.map(|t| (t, &root_names, severity)),
                 infer: root && options.infer,
             };
@@ -694,7 +703,18 @@ fn check_table(
         |batch| check_batch(batch, &format, &entry_name, checks),
         |b| {
             out.rows += b.rows;
-            out.problems.extend(b.problems);
+            // Straight into the capped list: a table with many problems
+            // never holds them all.
+            for p in b.problems {
+                problems.push(p);
+            }
+            problems.errors += b.uncounted.0;
+            problems.warnings += b.uncounted.1;
+            if problems.list.len() >= MAX_KEPT_PROBLEMS {
+                checks
+                    .list_full
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             for (id, line) in b.ids {
                 if let Some(first) = ids.insert(id, line) {
                     // Unreadable: every other command stops here, as rows
@@ -859,65 +879,81 @@ fn check_batch(
         out.max_size = out.max_size.max(size);
         if let Some((table, names, severity)) = checks.schema {
             out.schema.0 += 1;
+            let id = fields
+                .get("_id")
+                .and_then(Value::as_str)
+                .unwrap_or("(no _id)");
             if !table.document.accepts(fields, names) {
                 out.schema.1 += 1;
-                let id = match fields.get("_id") {
-                    Some(Value::String(s)) => s.as_str(),
-                    _ => "(no _id)",
-                };
-                let all = table.document.explain(fields, names);
-                let n = all.len();
-                for (i, m) in all
-                    .into_iter()
-                    .take(MAX_MISMATCHES_PER_DOCUMENT)
-                    .enumerate()
-                {
-                    let at = if m.path.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" at {}", m.path)
-                    };
-                    let more = if i + 1 == MAX_MISMATCHES_PER_DOCUMENT
-                        && n > MAX_MISMATCHES_PER_DOCUMENT
+                if checks.list_full.load(std::sync::atomic::Ordering::Relaxed) {
+                    let n = table
+                        .document
+                        .count_mismatches(fields, names)
+                        .min(MAX_MISMATCHES_PER_DOCUMENT);
+                    match severity {
+                        Severity::Error => out.uncounted.0 += n,
+                        Severity::Warning => out.uncounted.1 += n,
+                    }
+                } else {
+                    let all = table.document.explain(fields, names);
+                    let n = all.len();
+                    for (i, m) in all
+                        .into_iter()
+                        .take(MAX_MISMATCHES_PER_DOCUMENT)
+                        .enumerate()
                     {
-                        format!(
-                            " (and {} more in this document)",
-                            n - MAX_MISMATCHES_PER_DOCUMENT
-                        )
-                    } else {
-                        String::new()
-                    };
-                    out.problems.push(Problem {
-                        severity,
-                        entry: entry.to_owned(),
-                        line: Some(line_no),
-                        message: format!("SchemaMismatch: document {id}{at}: {}{more}", m.message),
-                        unreadable: false,
-                    });
+                        let at = if m.path.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" at {}", m.path)
+                        };
+                        let more = if i + 1 == MAX_MISMATCHES_PER_DOCUMENT
+                            && n > MAX_MISMATCHES_PER_DOCUMENT
+                        {
+                            format!(
+                                " (and {} more in this document)",
+                                n - MAX_MISMATCHES_PER_DOCUMENT
+                            )
+                        } else {
+                            String::new()
+                        };
+                        out.problems.push(Problem {
+                            severity,
+                            entry: entry.to_owned(),
+                            line: Some(line_no),
+                            message: format!(
+                                "SchemaMismatch: document {id}{at}: {}{more}",
+                                m.message
+                            ),
+                            unreadable: false,
+                        });
+                    }
                 }
             }
             if let Some(staged) = &table.staged
                 && !staged.accepts(fields, names)
             {
                 out.schema.2 += 1;
-                let id = fields
-                    .get("_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("(no _id)");
-                let first = staged.explain(fields, names).into_iter().next();
-                let why = first.map_or(String::new(), |m| {
-                    let at = if m.path.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" at {}", m.path)
-                    };
-                    format!(": {at}: {}", m.message)
-                });
-                out.problems.push(Problem::warning(
-                    entry,
-                    Some(line_no),
-                    format!("StagedSchemaMismatch: document {id} would fail the staged validator (not enforced yet){}", if why.is_empty() { String::new() } else { format!(";{why}") }),
-                ));
+                if checks.list_full.load(std::sync::atomic::Ordering::Relaxed) {
+                    out.uncounted.1 += 1;
+                } else {
+                    let why = staged.explain(fields, names).into_iter().next().map_or(
+                        String::new(),
+                        |m| {
+                            let at = if m.path.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" at {}", m.path)
+                            };
+                            format!(";{at} {}", m.message)
+                        },
+                    );
+                    out.problems.push(Problem::warning(
+                        entry,
+                        Some(line_no),
+                        format!("StagedSchemaMismatch: document {id} would fail the staged validator (not enforced yet){why}"),
+                    ));
+                }
             }
         }
         if checks.infer {

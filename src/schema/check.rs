@@ -62,50 +62,105 @@ impl DocumentType {
 
     /// Why the document fails (empty when it passes).
     pub fn explain(&self, doc: &Map, names: &TableNames) -> Vec<Mismatch> {
-        let mut out = Vec::new();
+        let mut list = Vec::new();
+        self.explain_into(doc, names, &mut Sink::listing(&mut list));
+        list
+    }
+
+    /// How many mismatches [`DocumentType::explain`] would give, without
+    /// writing them.
+    pub fn count_mismatches(&self, doc: &Map, names: &TableNames) -> usize {
+        let mut sink = Sink::counting();
+        self.explain_into(doc, names, &mut sink);
+        sink.count
+    }
+
+    fn explain_into(&self, doc: &Map, names: &TableNames, out: &mut Sink<'_>) {
         match self {
             DocumentType::Any => {}
             DocumentType::Union(members) if members.len() == 1 => {
-                explain_object(&members[0], doc, names, true, &mut String::new(), &mut out);
+                explain_object(&members[0], doc, names, true, &mut String::new(), out);
             }
             DocumentType::Union(members) => {
                 if !members.iter().any(|o| object_passes(o, doc, names, true)) {
-                    let nearest = members
-                        .iter()
-                        .enumerate()
-                        .map(|(i, o)| {
-                            let mut m = Vec::new();
-                            explain_object(o, doc, names, true, &mut String::new(), &mut m);
-                            (i, m)
-                        })
-                        .min_by_key(|(_, m)| m.len());
-                    let mut message = format!(
-                        "the document matches none of the table's {} object validators",
-                        members.len()
-                    );
-                    if let Some((i, m)) = nearest
-                        && let Some(first) = m.first()
-                    {
-                        let at = if first.path.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" at {}", first.path)
-                        };
-                        let _ = write!(
-                            message,
-                            " (nearest, member {}: {}{at})",
-                            i + 1,
-                            first.message
+                    out.push("", || {
+                        let nearest = members
+                            .iter()
+                            .enumerate()
+                            .map(|(i, o)| {
+                                let mut m = Vec::new();
+                                let mut sink = Sink::listing(&mut m);
+                                explain_object(o, doc, names, true, &mut String::new(), &mut sink);
+                                (i, m)
+                            })
+                            .min_by_key(|(_, m)| m.len());
+                        let mut message = format!(
+                            "the document matches none of the table's {} object validators",
+                            members.len()
                         );
-                    }
-                    out.push(Mismatch {
-                        path: String::new(),
-                        message,
+                        if let Some((i, m)) = nearest
+                            && let Some(first) = m.first()
+                        {
+                            let at = if first.path.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" at {}", first.path)
+                            };
+                            let _ = write!(
+                                message,
+                                " (nearest, member {}: {}{at})",
+                                i + 1,
+                                first.message
+                            );
+                        }
+                        message
                     });
                 }
             }
         }
-        out
+    }
+}
+
+/// Where explanations go: a list, or only a count (the text of a message is
+/// made only when it is listed).
+struct Sink<'a> {
+    list: Option<&'a mut Vec<Mismatch>>,
+    count: usize,
+}
+
+impl<'a> Sink<'a> {
+    fn listing(list: &'a mut Vec<Mismatch>) -> Sink<'a> {
+        Sink {
+            list: Some(list),
+            count: 0,
+        }
+    }
+
+    fn counting() -> Sink<'static> {
+        Sink {
+            list: None,
+            count: 0,
+        }
+    }
+
+    fn push(&mut self, path: &str, message: impl FnOnce() -> String) {
+        self.count += 1;
+        if let Some(list) = self.list.as_deref_mut() {
+            list.push(Mismatch {
+                path: path.to_owned(),
+                message: message(),
+            });
+        }
+    }
+
+    /// Appends `note()` to every message listed since the count was `before`.
+    fn note_since(&mut self, before: usize, note: impl Fn() -> String) {
+        if let Some(list) = self.list.as_deref_mut() {
+            let start = list.len() - (self.count - before);
+            for m in &mut list[start..] {
+                m.message.push_str(&note());
+            }
+        }
     }
 }
 
@@ -196,56 +251,35 @@ fn expected(v: &Validator) -> String {
     clip(v.to_string(), SHOWN)
 }
 
-fn explain(
-    v: &Validator,
-    x: &Value,
-    names: &TableNames,
-    path: &mut String,
-    out: &mut Vec<Mismatch>,
-) {
-    let mut push = |message: String, path: &str| {
-        out.push(Mismatch {
-            path: path.to_owned(),
-            message,
-        })
-    };
+fn explain(v: &Validator, x: &Value, names: &TableNames, path: &mut String, out: &mut Sink<'_>) {
     match (v, x) {
         (Validator::Id(t), Value::String(s)) => match id_table(s, names) {
             Ok(n) if n == t => {}
-            Ok(n) if n.starts_with('_') => push(
+            Ok(n) if n.starts_with('_') => out.push(path, || {
                 format!(
                     "expected {}, found an ID of the system table {n} ({})",
                     expected(v),
                     show_value(x, SHOWN)
-                ),
-                path,
-            ),
-            Ok(n) => push(
+                )
+            }),
+            Ok(n) => out.push(path, || {
                 format!(
                     "expected {}, found an ID of table {n} ({})",
                     expected(v),
                     show_value(x, SHOWN)
-                ),
-                path,
-            ),
-            Err(Some(number)) => push(
+                )
+            }),
+            Err(Some(number)) => out.push(path, || {
                 format!(
                     "expected {}, found an ID of table number {number}, which no table of the snapshot has ({})",
                     expected(v),
                     show_value(x, SHOWN)
-                ),
-                path,
-            ),
-            Err(None) => push(
-                format!("expected {}, found {} (not an ID)", expected(v), found(x)),
-                path,
-            ),
+                )
+            }),
+            Err(None) => out.push(path, || {
+                format!("expected {}, found {} (not an ID)", expected(v), found(x))
+            }),
         },
-        (Validator::Literal(_), x) if passes(v, x, names) => {}
-        (Validator::Literal(_), x) => push(
-            format!("expected {}, found {}", expected(v), found(x)),
-            path,
-        ),
         (Validator::Array(e), Value::Array(items)) => {
             for (i, item) in items.iter().enumerate() {
                 let len = path.len();
@@ -260,45 +294,29 @@ fn explain(
                 let key_value = Value::String(key.clone());
                 if !passes(k, &key_value, names) {
                     path.push_str(".keys()");
-                    let before = out.len();
+                    let before = out.count;
                     explain(k, &key_value, names, path, out);
-                    for m in &mut out[before..] {
-                        m.message.push_str(&format!(
-                            " (the record key {})",
-                            show_value(&key_value, SHOWN)
-                        ));
-                    }
+                    out.note_since(before, || {
+                        format!(" (the record key {})", show_value(&key_value, SHOWN))
+                    });
                     path.truncate(len);
                 }
                 if !passes(val, item, names) {
                     path.push_str(".values()");
-                    let before = out.len();
+                    let before = out.count;
                     explain(val, item, names, path, out);
-                    for m in &mut out[before..] {
-                        m.message.push_str(&format!(
-                            " (under the record key {})",
-                            show_value(&key_value, SHOWN)
-                        ));
-                    }
+                    out.note_since(before, || {
+                        format!(" (under the record key {})", show_value(&key_value, SHOWN))
+                    });
                     path.truncate(len);
                 }
             }
         }
         (Validator::Object(o), Value::Object(m)) => explain_object(o, m, names, false, path, out),
         (Validator::Union(cases), x) if cases.len() == 1 => explain(&cases[0], x, names, path, out),
-        (Validator::Union(cases), x) => {
-            if !cases.iter().any(|c| passes(c, x, names)) {
-                push(
-                    format!("expected {}, found {}", expected(v), found(x)),
-                    path,
-                );
-            }
-        }
+        // Literals, unions and leaves: a plain yes or no.
         (v, x) if passes(v, x, names) => {}
-        (v, x) => push(
-            format!("expected {}, found {}", expected(v), found(x)),
-            path,
-        ),
+        (v, x) => out.push(path, || format!("expected {}, found {}", expected(v), found(x))),
     }
 }
 
@@ -308,7 +326,7 @@ fn explain_object(
     names: &TableNames,
     top: bool,
     path: &mut String,
-    out: &mut Vec<Mismatch>,
+    out: &mut Sink<'_>,
 ) {
     for (
         k,
@@ -318,33 +336,31 @@ fn explain_object(
         },
     ) in &o.0
     {
-        let len = path.len();
         match obj.get(k) {
             Some(x) => {
+                let len = path.len();
                 let _ = write!(path, ".{k}");
                 explain(validator, x, names, path, out);
+                path.truncate(len);
             }
-            None if !optional => out.push(Mismatch {
-                path: path.clone(),
-                message: format!(
+            None if !optional => out.push(path, || {
+                format!(
                     "missing the required field `{k}` ({}; wrap it in v.optional(...) if it may be absent)",
                     expected(validator)
-                ),
+                )
             }),
             None => {}
         }
-        path.truncate(len);
     }
     for (k, x) in obj.iter() {
         if (top && k.starts_with('_')) || o.0.contains_key(k.as_str()) {
             continue;
         }
-        out.push(Mismatch {
-            path: path.clone(),
-            message: format!(
+        out.push(path, || {
+            format!(
                 "extra field `{k}` that the validator does not have (it holds {})",
                 found(x)
-            ),
+            )
         });
     }
 }

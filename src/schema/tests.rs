@@ -63,6 +63,8 @@ fn check(schema: &Schema, t: &str, fields: &str) -> Vec<String> {
         out.is_empty(),
         "{out:?}"
     );
+    // Counting without text gives the same number.
+    assert_eq!(table.document.count_mismatches(&d, &names()), out.len());
     out
 }
 

@@ -305,3 +305,45 @@ fn schema_alone_takes_the_projects_folder() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no functions folder here"));
     assert!(!elsewhere.path().join("convex").exists());
 }
+
+/// Past the kept list's cap the mismatches are counted, not written: the
+/// totals stay exact and the listed ones are the same for any thread count.
+#[test]
+fn totals_stay_exact_past_the_list_cap_for_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let users: String = (0..6_000u32)
+        .map(|i| {
+            let mut internal = [0u8; 16];
+            internal[..4].copy_from_slice(&i.to_be_bytes());
+            internal[4] = 0x10;
+            let id = convex_snapshot::id::DocumentId::new(USERS, internal).encode();
+            format!(
+                "{{\"_creationTime\":{}.5,\"_id\":\"{id}\",\"name\":1.0,\"extra\":true}}\n",
+                1754150400000u64 + i as u64
+            )
+        })
+        .collect();
+    let zip = two_tables(dir.path(), &users, "");
+    let schema = schema_dir(dir.path(), SCHEMA);
+    let go = |threads: &str| {
+        run(&[
+            "validate".as_ref(),
+            zip.as_os_str(),
+            "--json".as_ref(),
+            "--max-problems".as_ref(),
+            "20000".as_ref(),
+            "--threads".as_ref(),
+            threads.as_ref(),
+            "--schema".as_ref(),
+            schema.as_os_str(),
+        ])
+    };
+    let one = go("1");
+    let two = go("2");
+    assert_eq!(one.code, 1, "{}", one.stderr);
+    assert_eq!(one.stdout, two.stdout);
+    let j: serde_json::Value = serde_json::from_str(&one.stdout).unwrap();
+    assert_eq!(j["errors"], 12_000);
+    assert_eq!(j["schema"]["documentsFailing"], 6_000);
+    assert_eq!(j["problems"].as_array().unwrap().len(), 10_000);
+}
