@@ -47,10 +47,14 @@ struct Fields {
 impl Inferred {
     /// Adds a document, its system fields left out.
     pub fn add_document(&mut self, doc: &Map) {
+        self.add_object(doc, true);
+    }
+
+    fn add_object(&mut self, m: &Map, top: bool) {
         let f = self.object.get_or_insert_with(Fields::default);
         f.count += 1;
-        for (k, v) in doc.iter() {
-            if k.starts_with('_') {
+        for (k, v) in m.iter() {
+            if top && k.starts_with('_') {
                 continue;
             }
             let e = f.fields.entry(k.clone()).or_default();
@@ -80,15 +84,7 @@ impl Inferred {
                     e.add(i);
                 }
             }
-            Value::Object(m) => {
-                let f = self.object.get_or_insert_with(Fields::default);
-                f.count += 1;
-                for (k, v) in m.iter() {
-                    let e = f.fields.entry(k.clone()).or_default();
-                    e.0 += 1;
-                    e.1.add(v);
-                }
-            }
+            Value::Object(m) => self.add_object(m, false),
         }
     }
 
