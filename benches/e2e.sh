@@ -54,7 +54,7 @@ UNCOMPRESSED=$(python3 -c "import zipfile,sys; print(sum(i.file_size for i in zi
 
 # One untimed run makes the output whose new entries the floor compresses:
 # those whose CRC or compressed size differ from the input's, or are new.
-"$B" migrate "$BIG" -o "$OUT" --all -q
+"$B" migrate "$BIG" -o "$OUT" --all -q --force
 NEW="$WORK/new-bytes.jsonl"
 python3 - "$BIG" "$OUT" "$NEW" <<'PY'
 import sys, zipfile
@@ -73,8 +73,8 @@ PY
 LABELS=("migrate --all" "migrate --all, 1 thread" "validate" "inspect" "diff --stat"
   "floor: unzip -p" "floor: pigz -p 2 -6 of the $(stat -c %s "$NEW") new bytes"
   "validate --schema (the app's schema.ts)")
-CMDS=("$B migrate $BIG -o $OUT --all -q"
-  "$B migrate $BIG -o $OUT --all -q --threads 1"
+CMDS=("$B migrate $BIG -o $OUT --all -q --force"
+  "$B migrate $BIG -o $OUT --all -q --threads 1 --force"
   "$B validate $BIG -q"
   "$B inspect $BIG -q"
   "$B diff $BIG $OUT --stat -q"
@@ -119,7 +119,7 @@ if [ -n "$COMPRESSIONS" ]; then
   say "|---|---:|---:|---:|---:|"
   for c in $COMPRESSIONS; do
     C_OUT="$WORK/out-$c.zip"
-    read -r t _ < <(once "$B" migrate "$BIG" -o "$C_OUT" --all -q --compression "$c")
+    read -r t _ < <(once "$B" migrate "$BIG" -o "$C_OUT" --all -q --force --compression "$c")
     r=$(python3 -c "import zipfile,sys; z=zipfile.ZipFile(sys.argv[1]); print(sum(i.compress_size for i in z.infolist())/sum(i.file_size for i in z.infolist()))" "$C_OUT")
     say "| $c | $t | $(stat -c %s "$C_OUT") | $(printf %.4f "$r") | $(printf '%.3f' "$(echo "$r / $IN_RATIO" | bc -l)") |"
   done
@@ -132,7 +132,7 @@ if [ -n "$SCALING" ]; then
   for n in $SCALING; do
     S=$(snapshot "$n")
     U=$(python3 -c "import zipfile,sys; print(sum(i.file_size for i in zipfile.ZipFile(sys.argv[1]).infolist())//(1<<20))" "$S")
-    read -r t m < <(once "$B" migrate "$S" -o "$WORK/out-scale.zip" --all -q)
+    read -r t m < <(once "$B" migrate "$S" -o "$WORK/out-scale.zip" --all -q --force)
     say "| $n | $U | $t | $((m / 1024)) |"
   done
 fi

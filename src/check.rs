@@ -318,7 +318,7 @@ struct BatchOut {
     schema: (u64, u64, u64),
     /// Schema mismatches counted but not written (errors, warnings): the
     /// list was full before this batch began.
-    uncounted: (usize, usize),
+    unwritten: (usize, usize),
     inferred: Option<Inferred>,
 }
 
@@ -708,8 +708,8 @@ fn check_table(
             for p in b.problems {
                 problems.push(p);
             }
-            problems.errors += b.uncounted.0;
-            problems.warnings += b.uncounted.1;
+            problems.errors += b.unwritten.0;
+            problems.warnings += b.unwritten.1;
             if problems.list.len() >= MAX_KEPT_PROBLEMS {
                 checks
                     .list_full
@@ -891,8 +891,8 @@ fn check_batch(
                         .count_mismatches(fields, names)
                         .min(MAX_MISMATCHES_PER_DOCUMENT);
                     match severity {
-                        Severity::Error => out.uncounted.0 += n,
-                        Severity::Warning => out.uncounted.1 += n,
+                        Severity::Error => out.unwritten.0 += n,
+                        Severity::Warning => out.unwritten.1 += n,
                     }
                 } else {
                     let all = table.document.explain(fields, names);
@@ -935,7 +935,7 @@ fn check_batch(
             {
                 out.schema.2 += 1;
                 if checks.list_full.load(std::sync::atomic::Ordering::Relaxed) {
-                    out.uncounted.1 += 1;
+                    out.unwritten.1 += 1;
                 } else {
                     let why = staged.explain(fields, names).into_iter().next().map_or(
                         String::new(),

@@ -347,3 +347,57 @@ fn totals_stay_exact_past_the_list_cap_for_any_thread_count() {
     assert_eq!(j["schema"]["documentsFailing"], 6_000);
     assert_eq!(j["problems"].as_array().unwrap().len(), 10_000);
 }
+
+/// Without `_tables`, a table's number comes from its first `_id`, as the
+/// import numbers it; `v.id` is checked against those numbers.
+#[test]
+fn ids_resolve_without_a_tables_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let posts = row(
+        POSTS,
+        1,
+        &format!(r#""author":"{}","title":"a""#, id(USERS, 1)),
+    ) + &row(
+        POSTS,
+        2,
+        &format!(r#""author":"{}","title":"b""#, id(POSTS, 1)),
+    );
+    let entries = vec![
+        (
+            "users/documents.jsonl".to_owned(),
+            row(USERS, 1, r#""name":"Ada""#).into_bytes(),
+        ),
+        (
+            "users/generated_schema.jsonl".into(),
+            b"\"uniform\"\n".to_vec(),
+        ),
+        ("posts/documents.jsonl".into(), posts.into_bytes()),
+        (
+            "posts/generated_schema.jsonl".into(),
+            b"\"uniform\"\n".to_vec(),
+        ),
+    ];
+    let zip = make_zip(dir.path(), "s.zip", &refs(&entries));
+    let schema = schema_dir(dir.path(), SCHEMA);
+    let r = run(&[
+        "validate".as_ref(),
+        zip.as_os_str(),
+        "--schema".as_ref(),
+        schema.as_os_str(),
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "document {} at .author: expected v.id(\"users\"), found an ID of table posts",
+            id(POSTS, 2)
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("1 of 3 documents in 2 tables do not match"),
+        "{}",
+        r.stdout
+    );
+}
