@@ -328,6 +328,14 @@ fn explain_object(
     path: &mut String,
     out: &mut Sink<'_>,
 ) {
+    // Both sides are sorted bytewise by name: one merge walk. Mismatches
+    // come in the validator's field order, then extra fields in the
+    // document's.
+    let mut extra: Vec<(&str, &Value)> = Vec::new();
+    let mut doc = obj
+        .iter()
+        .filter(|(k, _)| !(top && k.starts_with('_')))
+        .peekable();
     for (
         k,
         Field {
@@ -336,8 +344,11 @@ fn explain_object(
         },
     ) in &o.0
     {
-        match obj.get(k) {
-            Some(x) => {
+        while let Some((dk, x)) = doc.next_if(|(dk, _)| dk.as_str() < k.as_str()) {
+            extra.push((dk, x));
+        }
+        match doc.next_if(|(dk, _)| dk.as_str() == k.as_str()) {
+            Some((_, x)) => {
                 let len = path.len();
                 let _ = write!(path, ".{k}");
                 explain(validator, x, names, path, out);
@@ -352,10 +363,8 @@ fn explain_object(
             None => {}
         }
     }
-    for (k, x) in obj.iter() {
-        if (top && k.starts_with('_')) || o.0.contains_key(k.as_str()) {
-            continue;
-        }
+    extra.extend(doc.map(|(k, x)| (k.as_str(), x)));
+    for (k, x) in extra {
         out.push(path, || {
             format!(
                 "extra field `{k}` that the validator does not have (it holds {})",
