@@ -548,13 +548,7 @@ fn table_names(
     comp: &crate::snapshot::Component,
     listed: &HashMap<String, u32>,
 ) -> Result<TableNames> {
-    let mut names = BTreeMap::new();
-    names.insert(539, "_scheduled_functions".to_owned());
-    let storage = match comp.storage_metadata {
-        Some(e) => first_row_number(snap, e)?,
-        None => None,
-    };
-    names.insert(storage.unwrap_or(540), "_storage".to_owned());
+    let TableNames(mut names) = system_table_names(snap, comp)?;
     for (name, table) in &comp.tables {
         let number = match (listed.get(name), table.documents) {
             (Some(n), _) => Some(*n),
@@ -568,6 +562,23 @@ fn table_names(
     for (name, n) in listed {
         names.entry(*n).or_insert_with(|| name.clone());
     }
+    Ok(TableNames(names))
+}
+
+/// The system tables user documents' IDs can point to, by number:
+/// `_storage` by its rows' IDs, else the number modern deployments give it
+/// (540), and `_scheduled_functions` (539).
+pub fn system_table_names(
+    snap: &Snapshot,
+    comp: &crate::snapshot::Component,
+) -> Result<TableNames> {
+    let mut names = BTreeMap::new();
+    names.insert(539, "_scheduled_functions".to_owned());
+    let storage = match comp.storage_metadata {
+        Some(e) => first_row_number(snap, e)?,
+        None => None,
+    };
+    names.insert(storage.unwrap_or(540), "_storage".to_owned());
     Ok(TableNames(names))
 }
 

@@ -85,6 +85,7 @@ or the schema cannot be loaded.")]
   convex-snapshot migrate snapshot.zip -o out.zip migrations:setDefaultTitle   # ./convex/migrations.ts
   convex-snapshot migrate snapshot.zip -o out.zip --functions app/convex internal.migrations.all
   convex-snapshot migrate snapshot.zip migrations:backfill --dry-run --diff --report run.json
+  convex-snapshot migrate snapshot.zip -o out.zip migrations:backfill --strict --schema convex/
   convex-snapshot migrate ./export-dir -o ./migrated-dir/ --all
   convex-snapshot migrate snapshot.zip -o copy.zip
   convex-snapshot migrate snapshot.zip -o out.zip --all --force     # replace out.zip
@@ -257,9 +258,22 @@ pub struct MigrateArgs {
     #[arg(long)]
     pub json: bool,
     /// Fail (exit 1, write nothing) if any document could not be migrated,
-    /// or a migration found none of the app's tables it works on.
+    /// or a migration found none of the app's tables it works on, or (with
+    /// --schema) a document would not pass the schema.
     #[arg(long)]
     pub strict: bool,
+    /// Check every document the run leaves (written or untouched) against
+    /// this schema.ts before anything is written: a schema.ts file, or a
+    /// functions folder holding one (alone: convex.json's `functions`
+    /// setting, else ./convex). Put it after the snapshot.
+    #[arg(
+        long,
+        value_name = "PATH",
+        num_args = 0..=1,
+        default_missing_value = "",
+        value_parser = clap::builder::TypedValueParser::map(clap::builder::OsStringValueParser::new(), PathBuf::from)
+    )]
+    pub schema: Option<PathBuf>,
     /// Let `init` seed a snapshot that has none of the VideoAI app's tables
     /// (without it, `init` refuses: the snapshot is probably another app's).
     #[arg(long)]

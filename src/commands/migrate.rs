@@ -45,6 +45,8 @@ struct Plan {
     new_app: bool,
     on_throw: OnThrow,
     compression: Compression,
+    /// `--schema`: the target schema the result is checked against.
+    schema: Option<crate::schema::Schema>,
 }
 
 /// What `--report` and `--json` write.
@@ -59,6 +61,9 @@ struct RunReport<'a> {
     errors: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     diff: Option<crate::diff::Diff>,
+    /// With --schema: the result checked against the target schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schema: Option<crate::schema::StateCheck>,
 }
 
 pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
@@ -68,6 +73,12 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let pre = preflight(&snap, quiet)?;
 
     if plan.migrations.is_empty() {
+        if plan.schema.is_some() {
+            bail!(
+                "--schema checks what migrations leave, and none is named; to check the snapshot as it is: convex-snapshot validate {} --schema",
+                shown(&plan.input)
+            );
+        }
         let output = plan.output.as_ref().expect("plan requires -o");
         return copy_from(&snap, output, plan.compression, quiet);
     }
@@ -125,7 +136,29 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         .filter_map(|r| r.fails_run.as_deref())
         .collect();
     let as_deployed = plan.on_throw == OnThrow::Stop && !thrown.is_empty();
-    let failed = (plan.strict && errors + missing > 0) || (!thrown.is_empty() && !as_deployed);
+    // The result against the target schema, before anything is written.
+    let schema = match &plan.schema {
+        Some(s) => {
+            let root = snap
+                .components
+                .get(&Default::default())
+                .cloned()
+                .unwrap_or_default();
+            let system = crate::check::system_table_names(&snap, &root)?;
+            let check = crate::schema::check_db(&db, s, system)?;
+            if !quiet || (plan.strict && check.documents_failing > 0) {
+                eprintln!("{}", check.render(SCHEMA_SHOWN));
+            }
+            Some(check)
+        }
+        None => None,
+    };
+    let off_schema = schema
+        .as_ref()
+        .filter(|c| c.enforced)
+        .map_or(0, |c| c.documents_failing);
+    let failed = (plan.strict && errors + missing + off_schema as usize > 0)
+        || (!thrown.is_empty() && !as_deployed);
     let written = match (&plan.output, failed) {
         (Some(output), false) => {
             let mut writer = ArchiveWriter::create(output, plan.compression)?;
@@ -160,6 +193,7 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         migrations: &reports,
         errors,
         diff,
+        schema,
     };
     if let Some(path) = &plan.report {
         let mut data = serde_json::to_vec_pretty(&run_report)?;
@@ -189,6 +223,11 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
                 "{missing} migration(s) found no table of the app's to work on"
             ));
         }
+        if off_schema > 0 {
+            why.push(format!(
+                "{off_schema} document(s) would not pass the schema"
+            ));
+        }
         eprintln!("--strict: {}; nothing written", why.join(" and "));
     } else if as_deployed {
         eprintln!(
@@ -212,6 +251,9 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     })
 }
+
+/// How many schema mismatches a run prints (the report lists more).
+const SCHEMA_SHOWN: usize = 20;
 
 /// A path as reports show it (`-` stays `-`).
 fn shown(path: &Path) -> String {
@@ -375,6 +417,7 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
         new_app: args.new_app,
         on_throw,
         compression: args.compression.into(),
+        schema: args.schema.as_deref().map(super::load_schema).transpose()?,
     })
 }
 

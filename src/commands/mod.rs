@@ -273,3 +273,20 @@ fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
+
+/// The schema `--schema` names: a file or folder, or (alone) the project's.
+pub(crate) fn load_schema(given: &std::path::Path) -> anyhow::Result<crate::schema::Schema> {
+    let path = if given.as_os_str().is_empty() {
+        let project = crate::js::Project::find(None)
+            .map_err(anyhow::Error::msg)?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--schema: no functions folder here (no convex.json `functions` setting, no ./convex); name the schema: --schema path/to/convex"
+                )
+            })?;
+        project.root.clone()
+    } else {
+        given.to_owned()
+    };
+    crate::schema::Schema::load(&path).map_err(|e| anyhow::anyhow!("--schema {}", e.0))
+}

@@ -25,23 +25,6 @@ struct Output<'a> {
     schema: Option<&'a SchemaOutcome>,
 }
 
-/// The schema `--schema` names: a file or folder, or (alone) the project's.
-pub fn load_schema(given: &std::path::Path) -> anyhow::Result<crate::schema::Schema> {
-    let path = if given.as_os_str().is_empty() {
-        let project = crate::js::Project::find(None)
-            .map_err(anyhow::Error::msg)?
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--schema: no functions folder here (no convex.json `functions` setting, no ./convex); name the schema: --schema path/to/convex"
-                )
-            })?;
-        project.root.clone()
-    } else {
-        given.to_owned()
-    };
-    crate::schema::Schema::load(&path).map_err(|e| anyhow::anyhow!("--schema {}", e.0))
-}
-
 /// `error: entry line N: message`.
 pub fn format_problem(p: &Problem) -> String {
     let sev = match p.severity {
@@ -55,7 +38,7 @@ pub fn format_problem(p: &Problem) -> String {
 }
 
 pub fn run(args: &ValidateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
-    let schema = args.schema.as_deref().map(load_schema).transpose()?;
+    let schema = args.schema.as_deref().map(super::load_schema).transpose()?;
     let snap = Snapshot::open(&args.snapshot)?;
     let options = CheckOptions {
         schema: schema.as_ref(),

@@ -373,6 +373,14 @@ impl<'s> Db<'s> {
         self.tables.keys().cloned().collect()
     }
 
+    /// Each root table's number, by name (sorted), new tables included.
+    pub fn table_numbers(&self) -> Vec<(String, u32)> {
+        self.tables
+            .iter()
+            .map(|(n, t)| (n.clone(), t.number))
+            .collect()
+    }
+
     /// Calls `f` on every document of `table` in parallel and returns what
     /// it kept, in (`_creationTime`, `_id`) order, as `collect()` returns
     /// rows in Convex. A missing table has no documents.

@@ -14,6 +14,7 @@
 
 mod check;
 mod infer;
+mod state;
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Display, Write as _};
@@ -24,6 +25,7 @@ use serde_json::Value as Json;
 
 pub use check::{Mismatch, TableNames};
 pub use infer::{Inferred, draft_schema, infer_table};
+pub use state::{LISTED, StateCheck, StateMismatch, check_db};
 
 /// A validator, as the deployment holds it.
 #[derive(Debug, Clone, PartialEq)]

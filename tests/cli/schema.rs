@@ -401,3 +401,144 @@ fn ids_resolve_without_a_tables_listing() {
         r.stdout
     );
 }
+
+/// `migrate --schema`: the state a run leaves is checked before anything is
+/// written; with --strict, a document that would not pass stops the write.
+#[test]
+fn migrate_checks_what_the_run_leaves_against_the_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = two_tables(
+        dir.path(),
+        &(row(USERS, 1, r#""name":7.0"#) + &row(USERS, 2, r#""name":"Bob""#)),
+        "",
+    );
+    let convex = schema_dir(dir.path(), SCHEMA);
+    std::fs::write(
+        convex.join("migrations.ts"),
+        r#"import { Migrations } from "@convex-dev/migrations";
+import { components } from "./_generated/api";
+export const migrations = new Migrations(components.migrations);
+export const nameAsText = migrations.define({
+  table: "users",
+  migrateOne: (_ctx, u) => (typeof u.name === "string" ? undefined : { name: String(u.name) }),
+});
+export const addNickname = migrations.define({
+  table: "users",
+  migrateOne: () => ({ nickname: "x" }),
+});
+"#,
+    )
+    .unwrap();
+    let migrate = |name: &str, out: &Path, strict: bool| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "migrate".as_ref(),
+            zip.as_os_str(),
+            "-o".as_ref(),
+            out.as_os_str(),
+            "--functions".as_ref(),
+            convex.as_os_str(),
+            name.as_ref(),
+            "--json".as_ref(),
+        ];
+        if strict {
+            args.push("--strict".as_ref());
+        }
+        args.extend(["--schema".as_ref(), convex.as_os_str()]);
+        run(&args)
+    };
+    // The fix leaves every document passing: written, and the report says so.
+    let fixed = dir.path().join("fixed.zip");
+    let r = migrate("migrations:nameAsText", &fixed, true);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(fixed.exists());
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(j["schema"]["documentsChecked"], 2);
+    assert_eq!(j["schema"]["documentsFailing"], 0);
+    assert!(
+        r.stderr
+            .contains("0 of 2 documents the run leaves in 2 tables would not pass"),
+        "{}",
+        r.stderr
+    );
+    // A change the schema does not allow: listed; with --strict nothing is written.
+    let broken = dir.path().join("broken.zip");
+    let r = migrate("migrations:addNickname", &broken, true);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(!broken.exists());
+    assert!(
+        r.stderr
+            .contains("2 document(s) would not pass the schema; nothing written"),
+        "{}",
+        r.stderr
+    );
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let listed = j["schema"]["listed"].as_array().unwrap();
+    // Document 1 still has a number for a name, and both have the new field.
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert_eq!(listed[0]["id"], id(USERS, 1));
+    assert_eq!(listed[0]["path"], ".name");
+    assert!(
+        listed[2]["message"]
+            .as_str()
+            .unwrap()
+            .contains("extra field `nickname`")
+    );
+    // Without --strict the result is written, the mismatches reported.
+    let r = migrate("migrations:addNickname", &broken, false);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(broken.exists());
+    assert!(r.stderr.contains("error: users "), "{}", r.stderr);
+    // With no migration named there is nothing to check but the input.
+    let r = run(&[
+        "migrate".as_ref(),
+        zip.as_os_str(),
+        "-o".as_ref(),
+        dir.path().join("copy.zip").as_os_str(),
+        "--schema".as_ref(),
+        convex.as_os_str(),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("validate"), "{}", r.stderr);
+    assert!(!dir.path().join("copy.zip").exists());
+}
+
+/// The built-in chain on the fixture, checked against the app's schema:
+/// what cleanupVideoFields removes no longer shows; what no migration
+/// handles (the old top-level video fields) still does.
+#[test]
+fn the_builtin_chain_leaves_only_what_no_migration_handles() {
+    let sample = sample();
+    let schema = example_schema();
+    let r = run(&[
+        "migrate".as_ref(),
+        sample.as_os_str(),
+        "--all".as_ref(),
+        "--dry-run".as_ref(),
+        "--json".as_ref(),
+        "--schema".as_ref(),
+        schema.as_os_str(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let listed = j["schema"]["listed"].as_array().unwrap();
+    assert!(!listed.is_empty());
+    let messages: Vec<&str> = listed
+        .iter()
+        .map(|m| m["message"].as_str().unwrap())
+        .collect();
+    for gone in ["`title`", "`thumbnailUrl`", "`thumbnailFileId`"] {
+        assert!(
+            !messages.iter().any(|m| m.contains(gone)),
+            "{gone} still reported"
+        );
+    }
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("extra field `resolution`"))
+    );
+    assert_eq!(
+        j["schema"]["mismatches"].as_u64().unwrap() as usize,
+        listed.len()
+    );
+}
