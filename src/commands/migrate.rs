@@ -104,6 +104,25 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         _ => std::env::temp_dir(),
     };
     let mut db = Db::open(&snap, &pre, now, &temp_in, quiet)?;
+    let root = snap
+        .components
+        .get(&Default::default())
+        .cloned()
+        .unwrap_or_default();
+    let system = crate::check::system_table_names(&snap, &root)?;
+    // `--mode original` reproduces deployed code: under a target schema
+    // with validation on, the deployment refuses the writes it rejects, and
+    // the built-ins see those throws as the original code would.
+    let enforcer = match (&plan.schema, plan.mode) {
+        (Some(s), Mode::Original) => {
+            let mut names = system.clone();
+            for (name, number) in db.table_numbers() {
+                names.0.insert(number, name);
+            }
+            crate::schema::Enforcer::new(s.clone(), names).map(std::sync::Arc::new)
+        }
+        _ => None,
+    };
     let mut reports = Vec::new();
     let steps = plan.migrations.len();
     for (i, m) in plan.migrations.iter().enumerate() {
@@ -114,6 +133,8 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             String::new()
         };
         db.set_label(&step);
+        let builtin = matches!(plan.migrations[i], Step::Builtin(_));
+        db.enforce_schema(enforcer.clone().filter(|_| builtin));
         let report = migrations::run(m, &mut db, plan.mode)
             .with_context(|| format!("running {}", m.name()))?;
         if !quiet {

@@ -108,6 +108,10 @@ pub struct Effect {
     /// migration keeps per document (applied only if the document's effect
     /// was applied).
     pub tally: u8,
+    /// The code being reproduced counts before it writes: a write that
+    /// fails (the schema rejects it, or it cannot be encoded) still adds
+    /// `tally`.
+    pub counts_before_write: bool,
 }
 
 impl Effect {
@@ -118,6 +122,7 @@ impl Effect {
             insert: None,
             warnings: Vec::new(),
             tally: 0,
+            counts_before_write: false,
         }
     }
 
@@ -198,6 +203,9 @@ pub struct Db<'s> {
     /// The IDs of the hinted table from its last whole scan, while the table
     /// is unchanged; the next insert into it takes them instead of a pass.
     hinted_ids: std::sync::Mutex<Option<(String, HashSet<[u8; 16]>)>>,
+    /// A schema enforced on writes, as a deployment with schema validation
+    /// on enforces it (`migrate --schema --mode original`).
+    enforcer: Option<std::sync::Arc<crate::schema::Enforcer>>,
 }
 
 impl<'s> Db<'s> {
@@ -292,6 +300,7 @@ impl<'s> Db<'s> {
             changes: BTreeMap::new(),
             insert_hint: None,
             hinted_ids: std::sync::Mutex::new(None),
+            enforcer: None,
         })
     }
 
@@ -371,6 +380,17 @@ impl<'s> Db<'s> {
     /// The names of the root tables (sorted).
     pub fn table_names(&self) -> Vec<String> {
         self.tables.keys().cloned().collect()
+    }
+
+    /// Enforces `enforcer`'s schema on every write from now on (`None`:
+    /// none), as a deployment with schema validation on does.
+    pub fn enforce_schema(&mut self, enforcer: Option<std::sync::Arc<crate::schema::Enforcer>>) {
+        self.enforcer = enforcer;
+    }
+
+    /// Why the enforced schema would refuse `doc` in `table`, if it would.
+    pub fn schema_rejects(&self, table: &str, doc: &Fields) -> Option<String> {
+        self.enforcer.as_ref()?.rejects(table, doc)
     }
 
     /// Each root table's number, by name (sorted), new tables included.
@@ -588,6 +608,7 @@ impl<'s> Db<'s> {
             target: target.as_ref(),
             migration: &self.migration,
             now_ms: self.now_ms,
+            enforcer: self.enforcer.as_deref(),
         };
         let progress = self.progress(state, &format!("{}{}: {table}", self.label, self.migration));
         // The (`_creationTime`, `_id`) of the document behind each new row,
@@ -714,6 +735,10 @@ impl<'s> Db<'s> {
         let mut inserted = 0;
         for (i, (key, fields)) in rows.into_iter().enumerate() {
             let seq = self.next_seq + i as u64;
+            if let Some(why) = self.schema_rejects(table, &fields) {
+                out.push(Err(why));
+                continue;
+            }
             match new_row(&target, &self.migration, self.now_ms, seq, &key, fields) {
                 Ok((bytes, internal, id)) => {
                     if !ids.insert(internal) {
@@ -1000,6 +1025,7 @@ struct MapContext<'a> {
     target: Option<&'a InsertTarget>,
     migration: &'a str,
     now_ms: u64,
+    enforcer: Option<&'a crate::schema::Enforcer>,
 }
 
 #[derive(Default)]
@@ -1063,31 +1089,46 @@ fn map_batch(
             }
             .key()
         };
-        let applied = effect.and_then(|effect| {
+        // A failure of `f` comes before any counting; one of the write
+        // (the schema refuses it, or it cannot be encoded) counts the tally
+        // when the code reproduced counts before writing.
+        let applied = effect.map_err(|e| (e, 0)).and_then(|effect| {
+            let counted = if effect.counts_before_write {
+                effect.tally
+            } else {
+                0
+            };
+            let rejects = |table: &str, doc: &Fields| match ctx
+                .enforcer
+                .and_then(|e| e.rejects(table, doc))
+            {
+                Some(why) => Err((why, counted)),
+                None => Ok(()),
+            };
             let insert = match (effect.insert, ctx.target) {
                 // `_creationTime` is a stand-in until the pass is done.
-                (Some(new), Some(target)) => Some(new_row(
-                    target,
-                    ctx.migration,
-                    ctx.now_ms,
-                    0,
-                    &key(&fields),
-                    new,
-                )?),
-                (Some(_), None) => return Err("internal: an insert without a table".into()),
+                (Some(new), Some(target)) => {
+                    rejects(&target.table, &new)?;
+                    Some(at_write(
+                        new_row(target, ctx.migration, ctx.now_ms, 0, &key(&fields), new),
+                        counted,
+                    )?)
+                }
+                (Some(_), None) => return Err(("internal: an insert without a table".into(), 0)),
                 (None, _) => None,
             };
             let change = match effect.change {
                 Change::Replace(new) => {
                     for system in ["_id", "_creationTime"] {
                         if new.get(system) != fields.get(system) {
-                            return Err(format!("a migration may not change {system}"));
+                            return Err((format!("a migration may not change {system}"), 0));
                         }
                     }
                     if same_fields(&new, &fields) {
                         None
                     } else {
-                        Some(Some(encode_checked(new, ctx.format)?))
+                        rejects(ctx.table, &new)?;
+                        Some(Some(at_write(encode_checked(new, ctx.format), counted)?))
                     }
                 }
                 Change::Patch(patch) => {
@@ -1095,7 +1136,7 @@ fn map_batch(
                         .iter()
                         .any(|(k, _)| k == "_id" || k == "_creationTime")
                     {
-                        return Err("a migration may not change _id or _creationTime".into());
+                        return Err(("a migration may not change _id or _creationTime".into(), 0));
                     }
                     let changes = |(k, v): &(String, Option<Value>)| match v {
                         Some(v) => fields.get(k).is_none_or(|old| !same_value(old, v)),
@@ -1106,24 +1147,26 @@ fn map_batch(
                         // patch's, then the whole need not be walked again.
                         for (k, v) in &patch {
                             if let Some(v) = v {
-                                check_field_name(k)?;
-                                check_names(v)?;
+                                at_write(check_field_name(k), counted)?;
+                                at_write(check_names(v), counted)?;
                             }
                         }
-                        // The decoded document is ours: patch it in place.
+                        // The decoded document is ours: patch it in place
+                        // (on an error the row is written back as read).
                         for (k, v) in patch {
                             match v {
                                 Some(v) => fields.insert(k, v),
                                 None => fields.remove(&k),
                             };
                         }
+                        rejects(ctx.table, &fields)?;
                         let doc = Value::Object(std::mem::take(&mut fields));
                         let bytes = encode_checked_value(&doc, ctx.format, Names::Checked);
                         let Value::Object(back) = doc else {
                             unreachable!("built as an object")
                         };
                         fields = back;
-                        Some(Some(bytes?))
+                        Some(Some(at_write(bytes, counted)?))
                     } else {
                         None
                     }
@@ -1134,7 +1177,10 @@ fn map_batch(
             Ok((change, insert, effect.warnings, effect.tally))
         });
         match applied {
-            Err(reason) => {
+            Err((reason, counted)) => {
+                for (i, t) in out.tally.iter_mut().enumerate() {
+                    *t += u64::from(counted >> i & 1);
+                }
                 out.errors.push(DocError {
                     table: ctx.table.to_owned(),
                     id: key(&fields),
@@ -1173,6 +1219,11 @@ fn map_batch(
         }
     }
     Ok(out)
+}
+
+/// A failure at a write, with the tally counted before it.
+fn at_write<T>(r: Result<T, String>, counted: u8) -> Result<T, (String, u8)> {
+    r.map_err(|e| (e, counted))
 }
 
 /// Opens the rewritten table file and copies into it the rows before the

@@ -60,6 +60,9 @@ impl Migration for CleanupVideoFields {
             }
             Ok(Effect {
                 tally,
+                // The original counts before it patches: a patch the
+                // schema refuses is counted as removed and as an error.
+                counts_before_write: mode == Mode::Original,
                 ..Effect::change(Change::Patch(patch))
             })
         })?;

@@ -74,6 +74,21 @@ impl Migration for Init {
             out.count("modelParametersCreated", 0).count("errors", 0);
             return Ok(out);
         }
+        if mode == Mode::Original
+            && let Some(why) = first_rejected(db, &defaults, now)?
+        {
+            // The original has no try/catch: the throw ends the mutation,
+            // and the deployment rolls all of it back.
+            for (_, _, _, counter) in &defaults {
+                out.count(counter, 0);
+            }
+            out.count("modelParametersCreated", 0).count("errors", 1);
+            out.result[0] = ("success", false.into());
+            out.fails_run = Some(format!(
+                "init threw: {why}; on the deployment the whole mutation rolls back, so nothing of it is kept"
+            ));
+            return Ok(out);
+        }
         for (table, key_field, rows, counter) in defaults {
             let rows = match mode {
                 Mode::Original => rows,
@@ -105,4 +120,34 @@ impl Migration for Init {
             .count("errors", errors);
         Ok(out)
     }
+}
+
+/// Under an enforced schema (`migrate --schema --mode original`), the
+/// first row of the original's inserts the schema refuses: the defaults,
+/// then a definition row for every model, those already there and the
+/// seeded ones, as it would insert them.
+fn first_rejected(db: &Db, defaults: &[Defaults], now: f64) -> Result<Option<String>> {
+    for (table, _, rows, _) in defaults {
+        if let Some(why) = rows.iter().find_map(|(_, r)| db.schema_rejects(table, r)) {
+            return Ok(Some(why));
+        }
+    }
+    let seeded = defaults
+        .iter()
+        .filter(|(t, ..)| *t == "models")
+        .flat_map(|(_, _, rows, _)| rows.iter().map(|(_, r)| r));
+    let existing = models(db)?;
+    let definitions = existing
+        .iter()
+        .map(|m| app_data::definition_row(m.model_id.as_ref(), m.model_type.as_deref(), now))
+        .chain(seeded.map(|r| {
+            app_data::definition_row(
+                r.get("modelId"),
+                r.get("modelType").and_then(Value::as_str),
+                now,
+            )
+        }));
+    Ok(definitions
+        .into_iter()
+        .find_map(|r| db.schema_rejects("modelParameters", &r)))
 }

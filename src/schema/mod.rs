@@ -13,6 +13,7 @@
 //! validator allows. See `check.rs` for how documents are checked.
 
 mod check;
+mod enforce;
 mod infer;
 mod state;
 
@@ -24,6 +25,7 @@ use std::sync::Arc;
 use serde_json::Value as Json;
 
 pub use check::{Mismatch, TableNames};
+pub use enforce::Enforcer;
 pub use infer::{Inferred, draft_schema, infer_table};
 pub use state::{LISTED, StateCheck, StateMismatch, check_db};
 

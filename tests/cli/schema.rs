@@ -542,3 +542,182 @@ fn the_builtin_chain_leaves_only_what_no_migration_handles() {
         listed.len()
     );
 }
+
+fn migrate_json(
+    zip: &Path,
+    out: &Path,
+    names: &[&str],
+    extra: &[&str],
+    schema: Option<&Path>,
+) -> (Run, serde_json::Value) {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "migrate".as_ref(),
+        zip.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+        "--json".as_ref(),
+    ];
+    args.extend(names.iter().map(|n| std::ffi::OsStr::new(*n)));
+    args.extend(extra.iter().map(|n| std::ffi::OsStr::new(*n)));
+    if let Some(s) = schema {
+        args.extend(["--schema".as_ref(), s.as_os_str()]);
+    }
+    let r = run(&args);
+    let j = serde_json::from_str(&r.stdout).unwrap_or(serde_json::Value::Null);
+    (r, j)
+}
+
+const VIDEOS: u32 = 10003;
+
+/// `--mode original` under an enforced schema: the deployed cleanupVideoFields
+/// counts a video before it patches it, so a patch the schema refuses (the
+/// video still holds a field the schema dropped) is counted and is an error,
+/// and the video stays as it was. `--mode fixed` is ours and is not held to it.
+#[test]
+fn original_mode_sees_the_writes_an_enforced_schema_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let videos = row(VIDEOS, 1, r#""clerkId":"a","title":"t","updatedAt":1.0"#)
+        + &row(
+            VIDEOS,
+            2,
+            r#""clerkId":"b","videoCdnUrl":"u","updatedAt":1.0"#,
+        );
+    let zip = make_zip(
+        dir.path(),
+        "v.zip",
+        &refs(&one_table("videos", VIDEOS, &videos)),
+    );
+    let schema = schema_dir(
+        dir.path(),
+        r#"import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+export default defineSchema({
+  videos: defineTable({ clerkId: v.string(), updatedAt: v.number(), videoCdnUrl: v.optional(v.string()) }),
+});
+"#,
+    );
+    let out = dir.path().join("out.zip");
+    let (r, j) = migrate_json(
+        &zip,
+        &out,
+        &["cleanupVideoFields"],
+        &["--mode", "original", "--now", "1754300000000"],
+        Some(&schema),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let result = &j["migrations"][0]["result"];
+    assert_eq!(result["titleFieldsRemoved"], 1);
+    assert_eq!(result["cdnFieldsRemoved"], 1);
+    assert_eq!(result["errors"], 1);
+    let reason = j["migrations"][0]["errorDetails"]["listed"][0]["reason"]
+        .as_str()
+        .unwrap();
+    assert!(reason.starts_with("Failed to insert or update a document in table \"videos\" because it does not match the schema: extra field `title`"), "{reason}");
+    let written = read_zip(&out);
+    let docs = String::from_utf8(
+        written
+            .iter()
+            .find(|(n, _)| n == "videos/documents.jsonl")
+            .unwrap()
+            .1
+            .clone(),
+    )
+    .unwrap();
+    assert!(docs.contains(r#""title":"t","updatedAt":1.0"#), "{docs}");
+    assert!(
+        docs.contains(r#""updatedAt":1754300000000.0,"videoCdnUrl":"u""#),
+        "{docs}"
+    );
+    // Without a schema, and in fixed mode, nothing is refused.
+    let (_, j) = migrate_json(
+        &zip,
+        &out,
+        &["cleanupVideoFields"],
+        &["--mode", "original", "--force"],
+        None,
+    );
+    assert_eq!(j["migrations"][0]["result"]["errors"], 0);
+    let (_, j) = migrate_json(
+        &zip,
+        &out,
+        &["cleanupVideoFields"],
+        &["--mode", "fixed", "--force"],
+        Some(&schema),
+    );
+    assert_eq!(j["migrations"][0]["result"]["errors"], 0);
+    assert_eq!(j["schema"]["documentsFailing"], 0);
+}
+
+/// migrateVideoParameters counts after it inserts: a row the schema
+/// refuses (the video has no createdAt to copy) is an error, not created.
+#[test]
+fn original_mode_counts_an_insert_the_schema_refuses_as_an_error_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let base =
+        r#""clerkId":"a","prompt":"p","duration":"5","quality":"high","model":"google/veo-3""#;
+    let videos = row(VIDEOS, 1, &format!(r#"{base},"createdAt":5.0"#)) + &row(VIDEOS, 2, base);
+    let zip = make_zip(
+        dir.path(),
+        "v.zip",
+        &refs(&one_table("videos", VIDEOS, &videos)),
+    );
+    let out = dir.path().join("out.zip");
+    let (r, j) = migrate_json(
+        &zip,
+        &out,
+        &["migrateVideoParameters"],
+        &["--mode", "original"],
+        Some(&example_schema()),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let result = &j["migrations"][0]["result"];
+    assert_eq!(result["parametersCreated"], 1);
+    assert_eq!(result["errors"], 1);
+    let e = &j["migrations"][0]["errorDetails"]["listed"][0];
+    assert_eq!(e["id"], id(VIDEOS, 2));
+    assert!(e["reason"].as_str().unwrap().contains("table \"modelParameters\" because it does not match the schema: missing the required field `createdAt`"), "{e}");
+}
+
+/// init has no try/catch: one seeded row the schema refuses ends the
+/// mutation, and the deployment rolls all of it back.
+#[test]
+fn original_init_under_a_schema_it_breaks_rolls_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let zip = two_tables(dir.path(), &row(USERS, 1, r#""name":"a""#), "");
+    let schema = schema_dir(
+        dir.path(),
+        r#"import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+export default defineSchema({ configurations: defineTable({ key: v.string() }) });
+"#,
+    );
+    let out = dir.path().join("out.zip");
+    let (r, j) = migrate_json(
+        &zip,
+        &out,
+        &["init"],
+        &["--mode", "original", "--new-app"],
+        Some(&schema),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!out.exists());
+    assert!(
+        r.stderr.contains(
+            "init threw: Failed to insert or update a document in table \"configurations\""
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("rolls back"), "{}", r.stderr);
+    assert_eq!(j["migrations"][0]["result"]["configurationsCreated"], 0);
+    // Fixed mode seeds as usual (and the check lists what breaks the schema).
+    let (r, j) = migrate_json(&zip, &out, &["init"], &["--new-app"], Some(&schema));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        j["migrations"][0]["result"]["configurationsCreated"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(j["schema"]["documentsFailing"].as_u64().unwrap() > 0);
+}
