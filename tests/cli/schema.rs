@@ -721,3 +721,108 @@ export default defineSchema({ configurations: defineTable({ key: v.string() }) }
     );
     assert!(j["schema"]["documentsFailing"].as_u64().unwrap() > 0);
 }
+
+/// A snapshot of uniform tables, each listed in `_tables`.
+fn tables_zip(dir: &Path, tables: &[(&str, u32, String)]) -> PathBuf {
+    let listing: String = tables
+        .iter()
+        .map(|(t, n, _)| format!("{{\"name\":\"{t}\",\"id\":{n}}}\n"))
+        .collect();
+    let mut entries = vec![("_tables/documents.jsonl".to_owned(), listing.into_bytes())];
+    for (t, _, docs) in tables {
+        entries.push((format!("{t}/documents.jsonl"), docs.clone().into_bytes()));
+        entries.push((
+            format!("{t}/generated_schema.jsonl"),
+            b"\"uniform\"\n".to_vec(),
+        ));
+    }
+    make_zip(dir, "t.zip", &refs(&entries))
+}
+
+/// migrateParameterStructure inserts, then deletes, in one try: a row whose
+/// move the schema refuses is an error and stays where it was.
+/// ensureModelParametersPopulated counts a processed model whatever its
+/// insert did.
+#[test]
+fn original_mode_moves_and_definitions_under_an_enforced_schema() {
+    const PARAMS: u32 = 10004;
+    const MODELS: u32 = 10005;
+    let dir = tempfile::tempdir().unwrap();
+    let video = id(VIDEOS, 1);
+    let zip = tables_zip(
+        dir.path(),
+        &[
+            ("videos", VIDEOS, row(VIDEOS, 1, r#""clerkId":"a""#)),
+            (
+                "modelParameters",
+                PARAMS,
+                row(
+                    PARAMS,
+                    1,
+                    &format!(
+                        r#""modelId":"m","videoId":"{video}","parameters":{{"a":1}},"createdAt":1.0"#
+                    ),
+                ) + &row(
+                    PARAMS,
+                    2,
+                    r#""modelId":"m","videoId":"not-an-id","parameters":{"a":1},"createdAt":2.0"#,
+                ),
+            ),
+        ],
+    );
+    let out = dir.path().join("out.zip");
+    let (r, j) = migrate_json(
+        &zip,
+        &out,
+        &["migrateParameterStructure"],
+        &["--mode", "original"],
+        Some(&example_schema()),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(j["migrations"][0]["result"]["migratedRecords"], 1);
+    assert_eq!(j["migrations"][0]["result"]["errors"], 1);
+    assert_eq!(
+        j["migrations"][0]["errorDetails"]["listed"][0]["id"],
+        id(PARAMS, 2)
+    );
+    let written = read_zip(&out);
+    let entry = |name: &str| {
+        String::from_utf8(written.iter().find(|(n, _)| n == name).unwrap().1.clone()).unwrap()
+    };
+    assert_eq!(entry("modelParameters/documents.jsonl").lines().count(), 1);
+    assert!(entry("modelParameters/documents.jsonl").contains("not-an-id"));
+    assert_eq!(entry("videoParameters/documents.jsonl").lines().count(), 1);
+
+    let dir = tempfile::tempdir().unwrap();
+    let zip = tables_zip(
+        dir.path(),
+        &[
+            (
+                "models",
+                MODELS,
+                row(MODELS, 1, r#""modelId":"veo","modelType":"google_veo""#),
+            ),
+            ("modelParameters", PARAMS, String::new()),
+        ],
+    );
+    let strict_params = schema_dir(
+        dir.path(),
+        r#"import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+export default defineSchema({ modelParameters: defineTable({ modelId: v.string(), createdAt: v.number() }) });
+"#,
+    );
+    let out = dir.path().join("out.zip");
+    let (r, j) = migrate_json(
+        &zip,
+        &out,
+        &["ensureModelParametersPopulated"],
+        &["--mode", "original"],
+        Some(&strict_params),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let result = &j["migrations"][0]["result"];
+    assert_eq!(result["modelsProcessed"], 1);
+    assert_eq!(result["parametersCreated"], 0);
+    assert_eq!(result["errors"], 1);
+}
