@@ -11,6 +11,15 @@
 //! objects, or `v.any()`, and top-level system fields in it are dropped;
 //! with `schemaValidation` on, an index may only name fields the table's
 //! validator allows. See `check.rs` for how documents are checked.
+//!
+//! Which documents are checked follows Convex's documentation of
+//! `defineSchema`'s options (docs.convex.dev/api/interfaces/server.DefineSchemaOptions,
+//! and docs.convex.dev/config/schema.ts): with `schemaValidation` on, every
+//! existing document must match when the schema is pushed, and every insert
+//! and update after; with it off, nothing is validated; "regardless of the
+//! value of `strictTableNameTypes`, your schema will only validate documents
+//! in the tables listed in the schema" (that option only shapes TypeScript
+//! types, so it is read and changes nothing here).
 
 mod check;
 mod enforce;
