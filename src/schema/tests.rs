@@ -519,3 +519,16 @@ fn a_draft_accepts_the_documents_it_came_from() {
     let text = draft_schema("test", [("users", &t)], &names());
     assert!(text.contains("p: v.id(\"posts\"),"), "{text}");
 }
+
+#[test]
+fn strict_table_name_types_changes_nothing_checked() {
+    let s = load(
+        r#"import { defineSchema, defineTable } from "convex/server";
+        import { v } from "convex/values";
+        export default defineSchema({ users: defineTable({ name: v.string() }) }, { strictTableNameTypes: false });"#,
+    )
+    .unwrap();
+    assert!(s.validation);
+    assert!(check(&s, "users", r#""name":"a""#).is_empty());
+    assert_eq!(check(&s, "users", r#""name":1.0"#).len(), 1);
+}
