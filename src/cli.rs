@@ -210,6 +210,12 @@ pub struct MigrateArgs {
     /// stay, the migration stops) and writes that.
     #[arg(long, value_enum, default_value_t = OnThrowArg::List, value_name = "WHAT")]
     pub on_throw: OnThrowArg,
+    /// The arguments of a whole function you run (a mutation or a query of
+    /// the functions folder), as JSON, as `npx convex run` takes them:
+    /// `--args '{"limit": 10}'`. Checked against the function's `args`
+    /// validator first.
+    #[arg(long, value_name = "JSON")]
+    pub args: Option<String>,
     /// Run your migrations even where the snapshot's migrations component
     /// records them as done (as the component's `reset: true`); without it,
     /// a migration done on the deployment is skipped, as the component

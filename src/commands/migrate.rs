@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::archive::{ArchiveWriter, Compression, Destination, is_stdout};
 use crate::cli::MigrateArgs;
 use crate::engine::{Db, MAX_NOW_MS, default_now, preflight, write_snapshot};
+use crate::migrations::function::WholeFunction;
 use crate::migrations::user::{self, Found, OnThrow, UserMigration};
 use crate::migrations::{self, ALL, Migration, Mode, REGISTRY, Report};
 use crate::progress::Progress;
@@ -20,6 +21,7 @@ use crate::snapshot::Snapshot;
 enum Step {
     Builtin(&'static dyn Migration),
     User(UserMigration),
+    Function(WholeFunction),
 }
 
 impl Step {
@@ -27,6 +29,7 @@ impl Step {
         match self {
             Step::Builtin(m) => *m,
             Step::User(m) => m,
+            Step::Function(m) => m,
         }
     }
 }
@@ -379,7 +382,13 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
     let mut migrations = Vec::new();
     let mut ran: Vec<String> = Vec::new();
     for name in names {
-        for mut step in resolve(name, project.as_ref(), on_throw, limits)? {
+        for mut step in resolve(
+            name,
+            project.as_ref(),
+            on_throw,
+            limits,
+            args.args.as_deref(),
+        )? {
             if let Step::User(u) = &mut step {
                 u.reset = args.reset;
                 // A runner skips a migration that already ran.
@@ -392,6 +401,11 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
         }
     }
     let migrations: Vec<Step> = migrations;
+    if args.args.is_some() && !migrations.iter().any(|m| matches!(m, Step::Function(_))) {
+        bail!(
+            "--args gives the arguments of a whole function (a mutation or a query of the functions folder), and none is named"
+        );
+    }
     let writes = migrations.is_empty() || migrations.iter().any(|m| !m.migration().read_only());
     let output = if args.dry_run {
         None
@@ -450,6 +464,7 @@ fn resolve(
     project: Option<&std::sync::Arc<crate::js::Project>>,
     on_throw: OnThrow,
     limits: crate::js::Limits,
+    function_args: Option<&str>,
 ) -> anyhow::Result<Vec<Step>> {
     let (forced, bare) = match name.split_once(':') {
         Some(("builtin", rest)) => (Some(true), rest),
@@ -475,6 +490,15 @@ fn resolve(
                 })
             };
             match found {
+                Found::Function { file, name, query } => Ok(vec![Step::Function(WholeFunction {
+                    project: p.clone(),
+                    display: name.canonical(),
+                    name,
+                    file,
+                    query,
+                    args: function_args.unwrap_or("{}").to_owned(),
+                    limits,
+                })]),
                 Found::Migration { file, name } => Ok(vec![one(file, name)]),
                 Found::Runner { list, .. } => list
                     .iter()

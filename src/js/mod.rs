@@ -447,6 +447,67 @@ impl Worker {
         })
     }
 
+    /// A registered function's kind, visibility and validators, as JSON
+    /// (`{type, visibility, args, returns}`), or `None` when the export is
+    /// not a registered function.
+    pub fn function_meta(&self, file: &str, export: &str) -> Result<Option<String>, JsError> {
+        self.context.with(|ctx| {
+            let ns = self.namespace(&ctx, file)?;
+            let target: rquickjs::Value = ns.get(export).map_err(|e| caught(&ctx, e))?;
+            let runtime = self
+                .runtime_module
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| caught(&ctx, e))?;
+            let meta: Function = runtime.get("functionMeta").map_err(|e| caught(&ctx, e))?;
+            let text: String = meta.call((target,)).catch(&ctx).map_err(from_caught)?;
+            Ok((!text.is_empty()).then_some(text))
+        })
+    }
+
+    /// Runs the registered function `export` of `file` once, with `args`
+    /// (plain JSON text: numbers are Float64, as `npx convex run` sends
+    /// them) and `seed` for `Math.random()`. Gives its return value as
+    /// bridge text, or the error it threw.
+    pub fn run_function(
+        &self,
+        file: &str,
+        export: &str,
+        args: &str,
+        seed: [u32; 4],
+    ) -> Result<String, JsError> {
+        self.context.with(|ctx| {
+            let ns = self.namespace(&ctx, file)?;
+            let target: rquickjs::Value = ns.get(export).map_err(|e| caught(&ctx, e))?;
+            let runtime = self
+                .runtime_module
+                .clone()
+                .restore(&ctx)
+                .map_err(|e| caught(&ctx, e))?;
+            let run: Function = runtime.get("runFunction").map_err(|e| caught(&ctx, e))?;
+            let args = ctx
+                .json_parse(args.to_owned())
+                .map_err(|e| caught(&ctx, e))?;
+            let seeds = rquickjs::TypedArray::<u32>::new(ctx.clone(), seed.to_vec())
+                .map_err(|e| caught(&ctx, e))?;
+            self.call.set(None);
+            let result = run
+                .call::<_, rquickjs::Value>((target, args, seeds))
+                .catch(&ctx)
+                .map_err(from_caught)
+                .and_then(|v| match v.into_promise() {
+                    Some(p) => {
+                        settle(&ctx, p.clone())?;
+                        promise_value::<String>(&ctx, &p)
+                    }
+                    None => Err(JsError::new("internal: runFunction gave no promise")),
+                });
+            self.deadline.set(None);
+            self.call.set(None);
+            result.map_err(|e| self.explain(e))
+        })
+    }
+
     /// A migration's settings: (table, batch size, parallelize).
     pub fn migration_settings(
         &self,

@@ -11,6 +11,7 @@ mod analyze_storage_distribution;
 pub mod app_data;
 mod cleanup_video_fields;
 mod ensure_model_parameters_populated;
+pub mod function;
 mod init;
 pub mod js;
 mod migrate_parameter_structure;

@@ -79,7 +79,7 @@ impl Migration for UserMigration {
 }
 
 /// The schema's indexes (`schema.ts`'s default export), per table.
-fn schema_indexes(worker: &Worker) -> std::result::Result<SchemaIndexes, JsError> {
+pub(super) fn schema_indexes(worker: &Worker) -> std::result::Result<SchemaIndexes, JsError> {
     let Some(file) = worker.project().schema_file() else {
         return Ok(BTreeMap::new());
     };
@@ -91,7 +91,7 @@ fn schema_indexes(worker: &Worker) -> std::result::Result<SchemaIndexes, JsError
 }
 
 /// `Math.random()`'s seed for a call: from the migration and the document.
-fn seed(migration: &str, id: &str) -> [u32; 4] {
+pub(super) fn seed(migration: &str, id: &str) -> [u32; 4] {
     let mut h = Sha256::new();
     h.update(migration.as_bytes());
     h.update([0]);
@@ -150,7 +150,7 @@ struct Order {
     descending: bool,
 }
 
-fn js_error(context: &str, e: JsError) -> Error {
+pub(super) fn js_error(context: &str, e: JsError) -> Error {
     Error::Usage(format!("{context}: {}", e.with_location()))
 }
 
@@ -384,7 +384,7 @@ impl Tally<'_> {
     }
 }
 
-fn writes_mut(w: &mut Arc<Writes>) -> &mut Writes {
+pub(super) fn writes_mut(w: &mut Arc<Writes>) -> &mut Writes {
     Arc::get_mut(w).expect("no page holds the writes between pages")
 }
 
@@ -816,17 +816,17 @@ fn arithmetic(op: &str, args: &[Option<Value>]) -> std::result::Result<Option<Va
 
 /// `ctx.db` of one page: reads see the committed writes and the page's
 /// own; each call's writes go in a layer of their own.
-struct PageHost {
-    writes: Arc<Writes>,
-    tx: Tx,
+pub(super) struct PageHost {
+    pub(super) writes: Arc<Writes>,
+    pub(super) tx: Tx,
     /// The page's documents' `_id`s (new rows' IDs derive from the calling
     /// document's).
-    ids: Vec<String>,
+    pub(super) ids: Vec<String>,
     /// The call that began last.
-    current: Option<u32>,
+    pub(super) current: Option<u32>,
     /// Rows the current call (a whole page with parallelize) inserted.
-    inserts: u32,
-    logs: Vec<LogLine>,
+    pub(super) inserts: u32,
+    pub(super) logs: Vec<LogLine>,
 }
 
 impl PageHost {
@@ -1312,8 +1312,20 @@ pub fn list(project: &Arc<Project>) -> Result<Vec<Listing>> {
 
 /// What a name in the folder is: a migration, or a runner of migrations.
 pub enum Found {
-    Migration { file: String, name: FunctionName },
-    Runner { file: String, list: Vec<String> },
+    Migration {
+        file: String,
+        name: FunctionName,
+    },
+    Runner {
+        file: String,
+        list: Vec<String>,
+    },
+    /// A registered mutation (`query: false`) or query, run whole.
+    Function {
+        file: String,
+        name: FunctionName,
+        query: bool,
+    },
 }
 
 /// Finds `name` in the folder: `Ok(None)` when the folder has no such
@@ -1357,8 +1369,18 @@ pub fn find(project: &Arc<Project>, name: &str) -> Result<Option<Found>> {
                 parsed.canonical()
             ))),
         },
+        "mutation" | "query" => Ok(Some(Found::Function {
+            file,
+            query: export.kind == "query",
+            name: parsed,
+        })),
+        "action" | "httpAction" => Err(Error::Usage(format!(
+            "{} is an {}, which cannot run offline: actions call the outside world; run a mutation, a query or a migration",
+            parsed.canonical(),
+            export.kind
+        ))),
         other => Err(Error::Usage(format!(
-            "{} is a {other}, not a migration (`migrations.define` or `makeMigration`); whole functions are not run yet",
+            "{} is a {other}, not a migration (`migrations.define` or `makeMigration`) or a registered mutation or query",
             parsed.canonical()
         ))),
     }

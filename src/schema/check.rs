@@ -121,6 +121,22 @@ impl DocumentType {
     }
 }
 
+impl Validator {
+    /// Why `x` fails this validator (empty when it passes): a function's
+    /// `args` or `returns`, checked as the backend checks them.
+    pub fn explain_value(&self, x: &Value, names: &TableNames) -> Vec<Mismatch> {
+        let mut list = Vec::new();
+        explain(
+            self,
+            x,
+            names,
+            &mut String::new(),
+            &mut Sink::listing(&mut list),
+        );
+        list
+    }
+}
+
 /// Where explanations go: a list, or only a count (the text of a message is
 /// made only when it is listed).
 struct Sink<'a> {

@@ -17,3 +17,4 @@ mod schema;
 mod unpack;
 mod user_migrations;
 mod validate;
+mod whole_functions;

@@ -9,13 +9,13 @@ use crate::common::*;
 
 /// A snapshot of `users` (10001) and `posts` (10002) rows, and a functions
 /// folder holding `files`.
-struct Case {
-    dir: tempfile::TempDir,
-    input: PathBuf,
-    functions: PathBuf,
+pub(crate) struct Case {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) input: PathBuf,
+    pub(crate) functions: PathBuf,
 }
 
-fn case(tables: &[(&str, u32, Vec<String>)], files: &[(&str, &str)]) -> Case {
+pub(crate) fn case(tables: &[(&str, u32, Vec<String>)], files: &[(&str, &str)]) -> Case {
     let dir = tempfile::tempdir().unwrap();
     let mut entries: Vec<(String, Vec<u8>)> = Vec::new();
     let listing: String = tables
@@ -46,7 +46,7 @@ fn case(tables: &[(&str, u32, Vec<String>)], files: &[(&str, &str)]) -> Case {
 }
 
 /// A document of table `number`, row `n`, created at `n` seconds.
-fn doc(number: u32, n: u8, fields: &str) -> String {
+pub(crate) fn doc(number: u32, n: u8, fields: &str) -> String {
     let sep = if fields.is_empty() { "" } else { "," };
     format!(
         "{{\"_creationTime\":{}.5,\"_id\":\"{}\"{sep}{fields}}}",
@@ -57,7 +57,7 @@ fn doc(number: u32, n: u8, fields: &str) -> String {
 
 impl Case {
     /// Runs `migrate` with these names and flags; the output's tables.
-    fn migrate(
+    pub(crate) fn migrate(
         &self,
         args: &[&str],
     ) -> (Run, Option<std::collections::BTreeMap<String, Vec<Json>>>) {
@@ -180,7 +180,7 @@ fn with(body: &str, tables: &[(&str, u32, Vec<String>)]) -> Case {
     case(tables, &refs)
 }
 
-fn users(rows: &[(u8, &str)]) -> (&'static str, u32, Vec<String>) {
+pub(crate) fn users(rows: &[(u8, &str)]) -> (&'static str, u32, Vec<String>) {
     (
         "users",
         10001,
@@ -188,7 +188,7 @@ fn users(rows: &[(u8, &str)]) -> (&'static str, u32, Vec<String>) {
     )
 }
 
-fn posts(rows: &[(u8, &str)]) -> (&'static str, u32, Vec<String>) {
+pub(crate) fn posts(rows: &[(u8, &str)]) -> (&'static str, u32, Vec<String>) {
     (
         "posts",
         10002,
@@ -197,7 +197,7 @@ fn posts(rows: &[(u8, &str)]) -> (&'static str, u32, Vec<String>) {
 }
 
 /// The report of a `--json` run.
-fn report(r: &Run) -> Json {
+pub(crate) fn report(r: &Run) -> Json {
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr))
 }
 

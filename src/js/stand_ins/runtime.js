@@ -652,12 +652,27 @@ export function runPage(migrateOne, table, docs, tagged, seeds, flags, skip) {
   return rest === undefined ? finish() : rest.then(finish);
 }
 
-/** A whole registered function, with its arguments. */
-export async function runFunction(registered, argsText) {
+/**
+ * A whole registered function (a mutation or a query), run once with its
+ * arguments (`args`, already parsed) as `npx convex run` runs it. `seeds`
+ * holds the four words of `Math.random()`'s seed. Gives the return value
+ * as bridge text ("null" for `undefined`, as a deployment returns it).
+ */
+export async function runFunction(registered, args, seeds) {
   const meta = registered.__convex;
+  hook = null;
+  host.tick(0);
+  seed(seeds, 0);
   const ctx = makeCtx(meta.type);
-  const result = await meta.handler(ctx, fromBridge(argsText));
-  return result === undefined ? null : toBridge(result);
+  const result = await meta.handler(ctx, args);
+  return result === undefined ? "null" : toBridge(result);
+}
+
+/** A registered function's kind and validators (`exportArgs`, `exportReturns`). */
+export function functionMeta(registered) {
+  const meta = registered && registered.__convex;
+  if (!meta) return "";
+  return JSON.stringify({ type: meta.type, visibility: meta.visibility, args: JSON.parse(registered.exportArgs()), returns: JSON.parse(registered.exportReturns()) });
 }
 
 /** The `customRange` of a migration, applied to its table's query. */
