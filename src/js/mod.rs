@@ -447,19 +447,32 @@ impl Worker {
         })
     }
 
+    /// The export `export` of `file`, and the runtime module's function
+    /// `driver` that takes it.
+    fn export_and_driver<'js>(
+        &self,
+        ctx: &Ctx<'js>,
+        file: &str,
+        export: &str,
+        driver: &str,
+    ) -> Result<(rquickjs::Value<'js>, Function<'js>), JsError> {
+        let ns = self.namespace(ctx, file)?;
+        let target: rquickjs::Value = ns.get(export).map_err(|e| caught(ctx, e))?;
+        let runtime = self
+            .runtime_module
+            .clone()
+            .restore(ctx)
+            .map_err(|e| caught(ctx, e))?;
+        let f: Function = runtime.get(driver).map_err(|e| caught(ctx, e))?;
+        Ok((target, f))
+    }
+
     /// A registered function's kind, visibility and validators, as JSON
     /// (`{type, visibility, args, returns}`), or `None` when the export is
     /// not a registered function.
     pub fn function_meta(&self, file: &str, export: &str) -> Result<Option<String>, JsError> {
         self.context.with(|ctx| {
-            let ns = self.namespace(&ctx, file)?;
-            let target: rquickjs::Value = ns.get(export).map_err(|e| caught(&ctx, e))?;
-            let runtime = self
-                .runtime_module
-                .clone()
-                .restore(&ctx)
-                .map_err(|e| caught(&ctx, e))?;
-            let meta: Function = runtime.get("functionMeta").map_err(|e| caught(&ctx, e))?;
+            let (target, meta) = self.export_and_driver(&ctx, file, export, "functionMeta")?;
             let text: String = meta.call((target,)).catch(&ctx).map_err(from_caught)?;
             Ok((!text.is_empty()).then_some(text))
         })
@@ -477,14 +490,7 @@ impl Worker {
         seed: [u32; 4],
     ) -> Result<String, JsError> {
         self.context.with(|ctx| {
-            let ns = self.namespace(&ctx, file)?;
-            let target: rquickjs::Value = ns.get(export).map_err(|e| caught(&ctx, e))?;
-            let runtime = self
-                .runtime_module
-                .clone()
-                .restore(&ctx)
-                .map_err(|e| caught(&ctx, e))?;
-            let run: Function = runtime.get("runFunction").map_err(|e| caught(&ctx, e))?;
+            let (target, run) = self.export_and_driver(&ctx, file, export, "runFunction")?;
             let args = ctx
                 .json_parse(args.to_owned())
                 .map_err(|e| caught(&ctx, e))?;
