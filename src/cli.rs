@@ -245,6 +245,12 @@ pub struct MigrateArgs {
     /// the deployed code does, bug for bug.
     #[arg(long, value_enum, default_value_t = ModeArg::Fixed)]
     pub mode: ModeArg,
+    /// Convex's per-transaction limits (documents and bytes read, index
+    /// ranges, documents and bytes written), counted for your own code and
+    /// for --mode original: `warn` reports the first limit each transaction
+    /// would cross; `enforce` throws there, as the deployment does; `off`.
+    #[arg(long, value_enum, default_value_t = crate::limits::LimitMode::Warn)]
+    pub limits: crate::limits::LimitMode,
     /// The clock migrations read, as milliseconds since 1970 or an RFC 3339
     /// time (default: the latest _creationTime in the snapshot, rounded up
     /// to the next millisecond, so re-runs give the same bytes).

@@ -18,6 +18,7 @@ pub mod id;
 pub mod invariants;
 pub mod js;
 pub mod layout;
+pub mod limits;
 pub mod lines;
 pub mod migrations;
 pub mod progress;

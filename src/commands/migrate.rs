@@ -40,6 +40,7 @@ struct Plan {
     output: Option<Destination>,
     migrations: Vec<Step>,
     mode: Mode,
+    limits: crate::limits::LimitMode,
     now: Option<u64>,
     report: Option<PathBuf>,
     json: bool,
@@ -59,6 +60,7 @@ struct RunReport<'a> {
     snapshot: String,
     output: Option<String>,
     mode: Mode,
+    limits: crate::limits::LimitMode,
     now: u64,
     migrations: &'a [Report],
     errors: usize,
@@ -138,6 +140,12 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         db.set_label(&step);
         let builtin = matches!(plan.migrations[i], Step::Builtin(_));
         db.enforce_schema(enforcer.clone().filter(|_| builtin));
+        // Fixed mode is ours, not deployed code: no deployment limits.
+        db.set_limit_mode(if builtin && plan.mode == Mode::Fixed {
+            crate::limits::LimitMode::Off
+        } else {
+            plan.limits
+        });
         let report = migrations::run(m, &mut db, plan.mode)
             .with_context(|| format!("running {}", m.name()))?;
         if !quiet {
@@ -213,6 +221,7 @@ pub fn run(args: &MigrateArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         snapshot: shown(&plan.input),
         output: written.clone(),
         mode: plan.mode,
+        limits: plan.limits,
         now,
         migrations: &reports,
         errors,
@@ -444,6 +453,7 @@ fn plan(args: &MigrateArgs) -> anyhow::Result<Plan> {
         output,
         migrations,
         mode: args.mode.into(),
+        limits: args.limits,
         now,
         report: args.report.clone(),
         json: args.json,

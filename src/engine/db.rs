@@ -206,6 +206,8 @@ pub struct Db<'s> {
     /// A schema enforced on writes, as a deployment with schema validation
     /// on enforces it (`migrate --schema --mode original`).
     enforcer: Option<std::sync::Arc<crate::schema::Enforcer>>,
+    /// How Convex's transaction limits are counted (`migrate --limits`).
+    limit_mode: crate::limits::LimitMode,
 }
 
 impl<'s> Db<'s> {
@@ -301,6 +303,7 @@ impl<'s> Db<'s> {
             insert_hint: None,
             hinted_ids: std::sync::Mutex::new(None),
             enforcer: None,
+            limit_mode: crate::limits::LimitMode::Off,
         })
     }
 
@@ -386,6 +389,16 @@ impl<'s> Db<'s> {
     /// none), as a deployment with schema validation on does.
     pub fn enforce_schema(&mut self, enforcer: Option<std::sync::Arc<crate::schema::Enforcer>>) {
         self.enforcer = enforcer;
+    }
+
+    /// Counts Convex's transaction limits from now on (`migrate --limits`).
+    pub fn set_limit_mode(&mut self, mode: crate::limits::LimitMode) {
+        self.limit_mode = mode;
+    }
+
+    /// How Convex's transaction limits are counted.
+    pub fn limit_mode(&self) -> crate::limits::LimitMode {
+        self.limit_mode
     }
 
     /// Why the enforced schema would refuse `doc` in `table`, if it would.

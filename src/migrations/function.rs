@@ -26,6 +26,7 @@ use crate::engine::store::{Base, Writes};
 use crate::engine::{Db, DocError};
 use crate::error::{Error, Result};
 use crate::js::{self, FunctionName, Limits, Project, Worker};
+use crate::limits::TxMeter;
 use crate::schema::TableNames;
 use crate::value::Value;
 
@@ -161,6 +162,7 @@ fn run(f: &WholeFunction, db: &mut Db) -> Result<Outcome> {
         current: Some(0),
         inserts: 0,
         logs: Vec::new(),
+        meter: TxMeter::new(db.limit_mode()),
     };
     let plain = args_text.strip_prefix('P');
     let (result, host) = worker.with_host(host, |w| match plain {
@@ -175,6 +177,7 @@ fn run(f: &WholeFunction, db: &mut Db) -> Result<Outcome> {
         writes: shared,
         mut tx,
         logs,
+        mut meter,
         ..
     } = host;
     drop(shared);
@@ -182,6 +185,13 @@ fn run(f: &WholeFunction, db: &mut Db) -> Result<Outcome> {
         logs,
         ..Outcome::default()
     };
+    if let Some(c) = meter.take_crossing() {
+        let what = if f.query { "query" } else { "mutation" };
+        out.warnings.push(format!(
+            "limits: {} (one {what}, one transaction)",
+            c.describe(&f.display)
+        ));
+    }
     match result {
         Ok(text) => {
             let value = js::bridge::decode(&text).map_err(|e| {

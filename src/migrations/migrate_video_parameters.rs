@@ -17,6 +17,7 @@ use super::js::{or, parse_int, spread};
 use super::{Migration, Mode, Outcome, SetKey, set_key};
 use crate::engine::{Db, Doc, Effect, Fields};
 use crate::error::Result;
+use crate::limits::{LimitMode, TxMeter, doc_size, doc_size_with_system, thousands};
 use crate::value::Value;
 
 pub struct MigrateVideoParameters;
@@ -64,11 +65,31 @@ impl Migration for MigrateVideoParameters {
             migrated.extend(db.gather_fields("videoParameters", &["videoId"], video_of)?);
         }
         // Only videos not yet migrated are decoded in full.
+        // The deployed function is one mutation: count what it reads and
+        // writes against Convex's limits (never in fixed mode).
+        let metered = match mode {
+            Mode::Original => meter_original(db)?,
+            Mode::Fixed => Metered::default(),
+        };
+        if let Some(failure) = metered.whole {
+            // The `collect()` itself threw: the outer catch returns.
+            let mut out = Outcome::default();
+            out.result.push(("success", false.into()));
+            out.count("parametersCreated", 0)
+                .count("alreadyExists", 0)
+                .count("errors", 1);
+            out.warnings.push(failure);
+            return Ok(out);
+        }
+        let failing = &metered.failing;
         let pending = |video: &Doc| {
             let key = set_key(video.get("_id"));
-            !key.is_some_and(|k| migrated.contains(&k))
+            !key.is_some_and(|k| migrated.contains(&k)) || failing.contains_key(video.id())
         };
         let result = db.map_filtered("videos", Some("modelParameters"), &[], pending, |video| {
+            if let Some(message) = failing.get(video.id()) {
+                return Err(message.clone());
+            }
             let (row, warnings) = parameter_row(video, mode)?;
             Ok(Effect {
                 insert: Some(row),
@@ -83,9 +104,105 @@ impl Migration for MigrateVideoParameters {
             .count("alreadyExists", result.rows - result.inserted - errors)
             .count("errors", errors);
         out.warnings = result.warnings;
+        out.warnings.extend(metered.crossing);
         out.errors = result.errors;
         Ok(out)
     }
+}
+
+/// What Convex's limits do to the deployed function on this snapshot.
+#[derive(Default)]
+struct Metered {
+    /// The first limit crossed, as a report line.
+    crossing: Option<String>,
+    /// With `--limits enforce`: the videos whose step threw the limit's
+    /// error (their `try`/`catch` counts them in `errors`), by `_id`.
+    failing: std::collections::BTreeMap<String, String>,
+    /// With `--limits enforce`: the `collect()` of all videos threw, so the
+    /// whole function failed before its loop.
+    whole: Option<String>,
+}
+
+/// Replays the deployed function's database calls in its order (section
+/// 4.1 of the app's notes): `ctx.db.query("videos").collect()` (one range,
+/// every video read), then per video a `withIndex("by_video_id", q =>
+/// q.eq("videoId", video._id)).first()` (one range, its first row read if
+/// there is one) and, when there is none and the row can be built, one
+/// `ctx.db.insert`.
+fn meter_original(db: &Db) -> Result<Metered> {
+    let mode = db.limit_mode();
+    let mut out = Metered::default();
+    if mode == LimitMode::Off {
+        return Ok(out);
+    }
+    // The first row of each video by `by_video_id` (then `_creationTime`,
+    // `_id`): the one `.first()` reads.
+    let mut first_row: rustc_hash::FxHashMap<SetKey, usize> = Default::default();
+    for (key, size) in db.collect("modelParameters", |d| {
+        Some((set_key(d.get("videoId"))?, doc_size(d.fields)))
+    })? {
+        first_row.entry(key).or_insert(size);
+    }
+    let videos = db.collect("videos", |v| {
+        let row = parameter_row(v, Mode::Original)
+            .ok()
+            .map(|(row, _)| doc_size(&row));
+        Some((
+            v.id().to_owned(),
+            doc_size(v.fields),
+            set_key(v.get("_id")),
+            row,
+        ))
+    })?;
+    let mut meter = TxMeter::new(mode);
+    let name = "migrateVideoParameters";
+    let collect_at = || "its ctx.db.query(\"videos\").collect()".to_string();
+    let mut collected = meter.range("collect videos", &collect_at);
+    for (_, size, _, _) in &videos {
+        if collected.is_err() {
+            break;
+        }
+        collected = meter.read(*size, &collect_at);
+    }
+    if let Err(e) = collected {
+        out.whole = Some(format!(
+            "limits: {}; with --limits enforce the function's outer catch returned {{success: false}} and wrote nothing",
+            meter.crossing().map_or(e, |c| c.describe(name))
+        ));
+        return Ok(out);
+    }
+    for (i, (id, _, key, row)) in videos.iter().enumerate() {
+        let at = || {
+            format!(
+                "video {id} (number {} of the loop)",
+                thousands(i as u64 + 1)
+            )
+        };
+        let step = (|| {
+            meter.range(&format!("by_video_id {id}"), &at)?;
+            match key.as_ref().and_then(|k| first_row.get(k)) {
+                Some(size) => meter.read(*size, &at),
+                None => match row {
+                    Some(size) => meter.write(doc_size_with_system(*size), &at),
+                    None => Ok(()),
+                },
+            }
+        })();
+        if let Err(message) = step {
+            out.failing.insert(id.clone(), message);
+        }
+    }
+    if let Some(c) = meter.take_crossing() {
+        let then = match mode {
+            LimitMode::Enforce => format!(
+                "; with --limits enforce each later call that crossed it threw inside the per-video try/catch ({} videos counted in errors)",
+                thousands(out.failing.len() as u64)
+            ),
+            _ => String::new(),
+        };
+        out.crossing = Some(format!("limits: {}{then}", c.describe(name)));
+    }
+    Ok(out)
 }
 
 /// The row `migrateVideoParameters` inserts for one video.

@@ -33,6 +33,7 @@ use crate::engine::{Db, DocError};
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::js::{self, Export, FunctionName, Host, JsError, Limits, Project, Worker};
+use crate::limits::{Crossing, LimitMode, TxMeter, doc_size, doc_size_with_system};
 use crate::progress::Progress;
 use crate::value::{self, Map, Spliced, TableFormat, Value};
 
@@ -185,6 +186,9 @@ struct PageDocs {
     tagged: Vec<u32>,
     ids: Vec<String>,
     seeds: Vec<u32>,
+    /// Each document's size as the page read it (its text's length: an
+    /// estimate of Convex's size, for the limits).
+    sizes: Vec<usize>,
 }
 
 fn page_docs(m: &UserMigration, number: u32, found: &mut [Scanned]) -> Result<PageDocs> {
@@ -192,11 +196,13 @@ fn page_docs(m: &UserMigration, number: u32, found: &mut [Scanned]) -> Result<Pa
     let mut tagged = Vec::new();
     let mut ids = Vec::with_capacity(found.len());
     let mut seeds = Vec::with_capacity(4 * found.len());
+    let mut sizes = Vec::with_capacity(found.len());
     text.push('[');
     for (i, f) in found.iter_mut().enumerate() {
         if i > 0 {
             text.push(',');
         }
+        let before = text.len();
         let plain = match (&f.line, f.decoded()) {
             (Some(line), None) => js::bridge::plain_row(line, f.format()),
             _ => None,
@@ -211,6 +217,7 @@ fn page_docs(m: &UserMigration, number: u32, found: &mut [Scanned]) -> Result<Pa
                 text.push_str(&t[1..]);
             }
         }
+        sizes.push(text.len() - before);
         let id = DocumentId::new(number, f.key.id).encode();
         seeds.extend(seed(&m.display, &id));
         ids.push(id);
@@ -221,6 +228,7 @@ fn page_docs(m: &UserMigration, number: u32, found: &mut [Scanned]) -> Result<Pa
         tagged,
         ids,
         seeds,
+        sizes,
     })
 }
 
@@ -230,6 +238,8 @@ struct PageRun {
     finished: Option<Finished>,
     errors: Vec<(u32, JsError)>,
     logs: Vec<LogLine>,
+    /// The first of Convex's limits the page's transaction crossed.
+    crossing: Option<Crossing>,
 }
 
 /// What a migration needs to run a page.
@@ -238,6 +248,7 @@ struct Job<'a> {
     number: u32,
     parallel: bool,
     now_ms: f64,
+    limits: LimitMode,
 }
 
 impl Job<'_> {
@@ -269,6 +280,23 @@ impl Job<'_> {
         loop {
             let tx = writes.begin(record);
             tx.remember(std::mem::take(&mut rows));
+            let mut meter = TxMeter::new(self.limits);
+            // The component's own read of the page: one range, its
+            // documents.
+            let page_at = || {
+                format!(
+                    "the page read of {} (the component's)",
+                    docs.ids.first().map_or("", String::as_str)
+                )
+            };
+            meter
+                .range("page", &page_at)
+                .map_err(|e| Error::Usage(format!("{}: {e}", self.m.display)))?;
+            for size in &docs.sizes {
+                meter
+                    .read(*size, &page_at)
+                    .map_err(|e| Error::Usage(format!("{}: {e}", self.m.display)))?;
+            }
             let host = PageHost {
                 writes: writes.clone(),
                 tx,
@@ -276,6 +304,7 @@ impl Job<'_> {
                 current: None,
                 inserts: 0,
                 logs: Vec::new(),
+                meter,
             };
             let (r, host) = worker.with_host(host, |w| {
                 w.run_page(
@@ -291,7 +320,12 @@ impl Job<'_> {
             });
             match r {
                 Ok(mut errors) => {
-                    let PageHost { mut tx, logs, .. } = host;
+                    let PageHost {
+                        mut tx,
+                        logs,
+                        mut meter,
+                        ..
+                    } = host;
                     while tx.depth() > 1 {
                         tx.discard();
                     }
@@ -301,10 +335,16 @@ impl Job<'_> {
                         finished: Some(tx.finish()),
                         errors,
                         logs,
+                        crossing: meter.take_crossing(),
                     });
                 }
                 Err(abort) => {
-                    let PageHost { mut tx, logs, .. } = host;
+                    let PageHost {
+                        mut tx,
+                        logs,
+                        mut meter,
+                        ..
+                    } = host;
                     rows = tx.forget();
                     let Some(call) = abort.call.filter(|c| !skip.contains(c)) else {
                         return Err(js_error(&self.m.display, abort.error));
@@ -318,6 +358,7 @@ impl Job<'_> {
                             finished: None,
                             errors: aborted,
                             logs,
+                            crossing: meter.take_crossing(),
                         });
                     }
                     skip.push(call);
@@ -341,6 +382,9 @@ struct Tally<'a> {
     stopped_at: Option<(u64, String)>,
     cursor: Option<IndexKey>,
     progress: Progress,
+    /// The pages that crossed one of Convex's limits, with the first each
+    /// crossed.
+    crossings: Vec<(u64, Crossing)>,
 }
 
 impl Tally<'_> {
@@ -371,6 +415,9 @@ impl Tally<'_> {
             self.errors.push(doc_error(self.table, &id_of(*i), e, note));
         }
         self.logs.extend(run.logs);
+        if let Some(c) = run.crossing {
+            self.crossings.push((self.pages, c));
+        }
         if failed && self.stop {
             self.stopped_at = Some((self.pages, id_of(0)));
             return Ok(true);
@@ -491,6 +538,7 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
         number,
         parallel: parallelize,
         now_ms: now_ms as f64,
+        limits: db.limit_mode(),
     };
     let chunk_pages = CHUNK_DOCS.div_ceil(batch).max(1);
     let window_pages = chunk_pages * WINDOW_CHUNKS;
@@ -507,6 +555,7 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
         pages: 0,
         stopped_at: None,
         cursor: None,
+        crossings: Vec::new(),
         progress: db.docs_progress(
             &order.table,
             base.rows(&order.table)?.map_or(0, |r| r.len() as u64),
@@ -595,6 +644,7 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
         visited,
         pages,
         stopped_at,
+        crossings,
         ..
     } = tally;
     let mut out = Outcome::default();
@@ -623,6 +673,15 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
             "{failed_docs} document(s) of {} threw in {}; nothing is written (see --on-throw stop to keep what the deployment would)",
             table, m.display
         ));
+    }
+    if let Some((page, first)) = crossings.first() {
+        let what = format!("page {page} of {}", m.display);
+        let others = match crossings.len() {
+            1 => String::new(),
+            n => format!(" ({n} of its {pages} pages cross a limit; this is the first)"),
+        };
+        out.warnings
+            .push(format!("limits: {}{others}", first.describe(&what)));
     }
     out.errors = errors;
     out.logs = logs;
@@ -827,6 +886,8 @@ pub(super) struct PageHost {
     /// Rows the current call (a whole page with parallelize) inserted.
     pub(super) inserts: u32,
     pub(super) logs: Vec<LogLine>,
+    /// What the transaction read and wrote, against Convex's limits.
+    pub(super) meter: TxMeter,
 }
 
 impl PageHost {
@@ -886,11 +947,42 @@ impl PageHost {
 
     /// The documents a query returns, after `after`, at most `limit`.
     fn run_query(
-        &self,
+        &mut self,
         desc: &str,
         after: Option<&IndexKey>,
         limit: Option<usize>,
     ) -> std::result::Result<(Query, Vec<(IndexKey, Map)>), String> {
+        let (q, docs, dropped) = self.scan_query(desc, after, limit)?;
+        let Some(dropped) = dropped else {
+            return Ok((q, docs));
+        };
+        // Convex counts each document a query reads, the ones its filter
+        // drops too (reads.rs `record_read_document`); system tables are
+        // not counted.
+        let key = format!("query {desc} after {after:?}");
+        let at = || format!("db.query of {}", q.table);
+        self.meter.range(&key, &at)?;
+        for size in dropped {
+            self.meter.read(size, &at)?;
+        }
+        for (_, d) in &docs {
+            let id = d.get("_id").and_then(Value::as_str).unwrap_or("");
+            self.meter.read(doc_size(d), &|| {
+                format!("db.query of {} at its document {id}", q.table)
+            })?;
+        }
+        Ok((q, docs))
+    }
+
+    /// The documents a query returns, and the sizes of those its filter
+    /// dropped (`None` for a system table, whose reads are not counted).
+    #[allow(clippy::type_complexity)]
+    fn scan_query(
+        &self,
+        desc: &str,
+        after: Option<&IndexKey>,
+        limit: Option<usize>,
+    ) -> std::result::Result<(Query, Vec<(IndexKey, Map)>, Option<Vec<usize>>), String> {
         let q = Query::parse(desc, self.writes.base())?;
         if q.system {
             if q.table != "_storage" {
@@ -928,9 +1020,17 @@ impl PageHost {
                     break;
                 }
             }
-            return Ok((q, out));
+            return Ok((q, out, None));
         }
-        let keep = |d: &Map| passes(&q.filters, d);
+        let counting = self.meter.mode() != LimitMode::Off;
+        let dropped = std::cell::RefCell::new(Vec::new());
+        let keep = |d: &Map| {
+            let pass = passes(&q.filters, d);
+            if counting && matches!(pass, Ok(false)) {
+                dropped.borrow_mut().push(doc_size(d));
+            }
+            pass
+        };
         let keep: Option<Keep<'_>> = (!q.filters.is_empty()).then_some(&keep);
         let found = self
             .writes
@@ -950,7 +1050,7 @@ impl PageHost {
             let doc = f.doc().map_err(|e| format!("{e:#}"))?;
             docs.push((f.key, doc));
         }
-        Ok((q, docs))
+        Ok((q, docs, Some(dropped.into_inner())))
     }
 }
 
@@ -978,10 +1078,15 @@ impl Host for PageHost {
         let Some((number, internal)) = self.resolve(table, id, "get")? else {
             return Ok(None);
         };
+        let at = || format!("db.get({id})");
+        self.meter.range(&format!("get {id}"), &at)?;
         let doc = self
             .writes
             .get(&self.tx, number, &internal)
             .map_err(|e| format!("{e:#}"))?;
+        if let Some(d) = &doc {
+            self.meter.read(doc_size(d), &at)?;
+        }
         Ok(doc.map(|d| js::bridge::encode(&Value::Object(d))))
     }
 
@@ -1036,6 +1141,10 @@ impl Host for PageHost {
                 ));
             }
         }
+        self.meter
+            .write(doc_size_with_system(doc_size(&fields)), &|| {
+                format!("db.insert into {table}")
+            })?;
         self.inserts += 1;
         let source = format!("{}#{}", self.source(), self.inserts);
         self.writes.insert(&mut self.tx, table, fields, &source)
@@ -1057,11 +1166,18 @@ impl Host for PageHost {
         else {
             return Err(missing());
         };
+        let at = || format!("db.patch({id})");
         // Most patches apply to the row's text; the rest to its value.
         if matches!(format, TableFormat::Uniform) {
+            // The row's text length stands for its size here: decoding it
+            // to measure would cost more than the patch.
             match value::patch_row(&row, &fields) {
-                Some(Spliced::Unchanged) => return Ok(()),
+                Some(Spliced::Unchanged) => {
+                    self.meter.write(row.len(), &at)?;
+                    return Ok(());
+                }
                 Some(Spliced::Row(new)) => {
+                    self.meter.write(new.len(), &at)?;
                     self.writes.put_row(&mut self.tx, number, &internal, new);
                     return Ok(());
                 }
@@ -1090,6 +1206,7 @@ impl Host for PageHost {
                 }
             }
         }
+        self.meter.write(doc_size(&doc), &at)?;
         if same_value(&Value::Object(old), &Value::Object(doc.clone())) {
             return Ok(());
         }
@@ -1125,6 +1242,8 @@ impl Host for PageHost {
                 new.insert(k.to_owned(), v.clone());
             }
         }
+        self.meter
+            .write(doc_size(&new), &|| format!("db.replace({id})"))?;
         if same_value(&Value::Object(doc), &Value::Object(new.clone())) {
             return Ok(());
         }
@@ -1141,6 +1260,7 @@ impl Host for PageHost {
         {
             return Err("Delete on non-existent doc".into());
         }
+        self.meter.write(0, &|| format!("db.delete({id})"))?;
         self.writes.delete(&mut self.tx, number, &internal);
         Ok(())
     }

@@ -9,6 +9,7 @@ mod diff;
 mod fuzz_regressions;
 mod generate;
 mod inspect;
+mod limits;
 mod migrate;
 mod migrations;
 mod real_fixture;

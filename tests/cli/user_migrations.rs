@@ -174,7 +174,7 @@ export default defineSchema({
     ]
 }
 
-fn with(body: &str, tables: &[(&str, u32, Vec<String>)]) -> Case {
+pub(crate) fn with(body: &str, tables: &[(&str, u32, Vec<String>)]) -> Case {
     let files = folder(body);
     let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
     case(tables, &refs)
