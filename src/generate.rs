@@ -62,9 +62,14 @@ fn number(table: &str) -> u32 {
 /// SplitMix64: tiny, well known, and stable across crate versions (the
 /// generator's output must never change under a dependency update).
 #[derive(Debug, Clone)]
-struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
+    /// A generator started at `state` (the tests' generated inputs).
+    pub fn seeded(state: u64) -> Rng {
+        Rng(state)
+    }
+
     fn new(seed: u64, table: &str, index: u64) -> Rng {
         let mut h = Sha256::new();
         h.update(seed.to_le_bytes());
@@ -82,11 +87,11 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len() as u64) as usize]
     }
 

@@ -138,12 +138,26 @@ fn write(v: &Value, out: &mut String) -> bool {
     }
 }
 
+/// The bridge's JSON text. `JSON.stringify` escapes a lone UTF-16
+/// surrogate (`"\\ud83d"`, half of an emoji, as slicing or spreading a
+/// string can leave), which no Convex string can hold: that is the user's
+/// value, so it gets its own message.
+fn parse(text: &str) -> Result<Json, String> {
+    serde_json::from_str(text).map_err(|e| {
+        let m = e.to_string();
+        if m.contains("surrogate") || m.contains("hex escape") {
+            "a string holding a lone UTF-16 surrogate (half of a character such as an emoji) is not a valid Convex value".to_owned()
+        } else {
+            format!("internal: bad bridge JSON: {m}")
+        }
+    })
+}
+
 /// Bridge JSON text (from `toBridge`) to a value. `None` is the removal
 /// marker of a patch (`{"$undefined":null}`), allowed only where `undefined`
 /// is.
 pub fn decode(text: &str) -> Result<Value, String> {
-    let json: Json =
-        serde_json::from_str(text).map_err(|e| format!("internal: bad bridge JSON: {e}"))?;
+    let json = parse(text)?;
     match from_json(&json)? {
         Some(v) => Ok(v),
         None => Err("undefined is not a valid Convex value".into()),
@@ -152,8 +166,7 @@ pub fn decode(text: &str) -> Result<Value, String> {
 
 /// A patch: each top-level field set (`Some`) or removed (`None`).
 pub fn decode_patch(text: &str) -> Result<Vec<(String, Option<Value>)>, String> {
-    let json: Json =
-        serde_json::from_str(text).map_err(|e| format!("internal: bad bridge JSON: {e}"))?;
+    let json = parse(text)?;
     let Json::Object(map) = json else {
         return Err("a patch must be an object".into());
     };
@@ -222,6 +235,13 @@ pub fn from_json(json: &Json) -> Result<Option<Value>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_surrogate_is_the_users_error() {
+        let e = decode(r#"{"x":"a\ud83d"}"#).unwrap_err();
+        assert!(e.contains("lone UTF-16 surrogate"), "{e}");
+        assert_eq!(decode(r#""\ud83d\ude00""#), Ok(Value::String("😀".into())));
+    }
 
     #[test]
     fn values_survive_the_text_and_plain_rows_go_as_they_are() {

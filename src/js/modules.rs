@@ -14,6 +14,7 @@ use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::{Ctx, Error, Module, module::Declared};
 
 use super::project::Project;
+use super::strip::Prepared;
 
 /// The built-in modules, by the name code imports them with.
 pub const STAND_INS: &[(&str, &str)] = &[
@@ -195,7 +196,7 @@ impl Modules {
     }
 
     /// A user or package module's source, prepared once per run.
-    pub fn source(&self, name: &str) -> Result<String, String> {
+    pub fn source(&self, name: &str) -> Result<Prepared, String> {
         let mut sources = self
             .project
             .sources
@@ -208,14 +209,14 @@ impl Modules {
     }
 
     /// Reads and prepares a user or package module's source.
-    fn read_source(&self, name: &str) -> Result<String, String> {
+    fn read_source(&self, name: &str) -> Result<Prepared, String> {
         let path = self.path_of(name);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if name.ends_with(".ts") {
             super::strip::typescript(&text, name).map_err(|e| format!("{name}:{e}"))
         } else {
-            Ok(text)
+            Ok(super::strip::javascript(&text))
         }
     }
 }
@@ -268,9 +269,23 @@ impl Loader for Modules {
     ) -> rquickjs::Result<Module<'js, Declared>> {
         let source = match stand_in(name) {
             Some(s) => s.to_owned(),
-            None => self
-                .source(name)
-                .map_err(|why| Error::new_loading_message(name, why))?,
+            None => {
+                let prepared = self
+                    .source(name)
+                    .map_err(|why| Error::new_loading_message(name, why))?;
+                if !prepared.shifts.is_empty() {
+                    // For the stack traces of bootstrap.js: [line, column,
+                    // length] of each insertion.
+                    let shifts: Vec<Vec<u32>> = prepared
+                        .shifts
+                        .iter()
+                        .map(|s| vec![s.line, s.column, s.len])
+                        .collect();
+                    let table: rquickjs::Object = ctx.globals().get("__convexSnapshotShifts")?;
+                    table.set(name, shifts)?;
+                }
+                prepared.code
+            }
         };
         Module::declare(ctx.clone(), name, source)
     }

@@ -14,8 +14,9 @@ pub struct Project {
     pub package_dir: PathBuf,
     /// Each module's JavaScript, read and stripped once for the whole run:
     /// every runtime sees the same code even if a file changes meanwhile.
-    pub(crate) sources:
-        std::sync::Mutex<std::collections::BTreeMap<String, Result<String, String>>>,
+    pub(crate) sources: std::sync::Mutex<
+        std::collections::BTreeMap<String, Result<super::strip::Prepared, String>>,
+    >,
 }
 
 /// A function named as `npx convex run` takes it.

@@ -9,6 +9,7 @@
 use rustc_hash::FxHashSet as HashSet;
 
 use super::app_data::definition_row;
+use super::js::{SameValueZero, same_value_zero};
 use super::{Migration, Mode, Outcome, SetKey, set_key};
 use crate::engine::{Db, DocError, Fields};
 use crate::error::Result;
@@ -34,16 +35,47 @@ pub(crate) fn models(db: &Db) -> Result<Vec<ModelInfo>> {
     })
 }
 
-/// The `modelId`s that already have a row: any row in `original`, only
-/// definition rows (no truthy `videoId`) in `fixed`.
-pub(crate) fn existing_model_ids(db: &Db, mode: Mode) -> Result<HashSet<Option<SetKey>>> {
-    Ok(db
-        .gather_fields("modelParameters", &["modelId", "videoId"], |r| match mode {
-            Mode::Original => Some(set_key(r.get("modelId"))),
-            Mode::Fixed => (!r.truthy("videoId")).then(|| set_key(r.get("modelId"))),
-        })?
-        .into_iter()
-        .collect())
+/// The `modelId`s that already have a row.
+pub(crate) enum Existing {
+    /// The original's `new Set(existingParams.map(p => p.modelId))` over
+    /// every row, asked with `.has(model.modelId)`: JavaScript's
+    /// SameValueZero, so a `-0` finds `0`, a NaN finds a NaN, and an object
+    /// or array finds nothing (another read, another object).
+    Js(HashSet<SameValueZero>),
+    /// `fixed`: the definition rows' (no truthy `videoId`) `modelId`s.
+    Keys(HashSet<Option<SetKey>>),
+}
+
+impl Existing {
+    pub(crate) fn none() -> Existing {
+        Existing::Keys(HashSet::default())
+    }
+
+    fn has(&self, model_id: Option<&Value>) -> bool {
+        match self {
+            Existing::Js(set) => same_value_zero(model_id).is_some_and(|k| set.contains(&k)),
+            Existing::Keys(set) => set.contains(&set_key(model_id)),
+        }
+    }
+}
+
+pub(crate) fn existing_model_ids(db: &Db, mode: Mode) -> Result<Existing> {
+    Ok(match mode {
+        Mode::Original => Existing::Js(
+            db.gather_fields("modelParameters", &["modelId"], |r| {
+                same_value_zero(r.get("modelId"))
+            })?
+            .into_iter()
+            .collect(),
+        ),
+        Mode::Fixed => Existing::Keys(
+            db.gather_fields("modelParameters", &["modelId", "videoId"], |r| {
+                (!r.truthy("videoId")).then(|| set_key(r.get("modelId")))
+            })?
+            .into_iter()
+            .collect(),
+        ),
+    })
 }
 
 /// The models that need a definition row, and the rows to insert (keyed by
@@ -51,7 +83,7 @@ pub(crate) fn existing_model_ids(db: &Db, mode: Mode) -> Result<HashSet<Option<S
 /// a string `modelId` (with a warning).
 pub(crate) fn definitions_needed(
     models: &[ModelInfo],
-    existing: &HashSet<Option<SetKey>>,
+    existing: &Existing,
     mode: Mode,
     now: f64,
     warnings: &mut Vec<String>,
@@ -59,10 +91,10 @@ pub(crate) fn definitions_needed(
     let mut planned = HashSet::default();
     let mut rows = Vec::new();
     for m in models {
-        let id = set_key(m.model_id.as_ref());
-        if existing.contains(&id) {
+        if existing.has(m.model_id.as_ref()) {
             continue;
         }
+        let id = set_key(m.model_id.as_ref());
         if mode == Mode::Fixed {
             if !matches!(m.model_id, Some(Value::String(_))) {
                 warnings.push(format!(

@@ -11,7 +11,7 @@ use rustc_hash::FxHashSet as HashSet;
 
 use super::app_data;
 use super::ensure_model_parameters_populated::{
-    definitions_needed, existing_model_ids, insert_counted, models,
+    Existing, definitions_needed, existing_model_ids, insert_counted, models,
 };
 use super::{Migration, Mode, Outcome, SetKey, set_key};
 use crate::engine::{Db, Fields};
@@ -110,7 +110,7 @@ impl Migration for Init {
         let models = models(db)?;
         let existing = match mode {
             // The original inserts a row for every model, whatever exists.
-            Mode::Original => HashSet::default(),
+            Mode::Original => Existing::none(),
             Mode::Fixed => existing_model_ids(db, mode)?,
         };
         let rows = definitions_needed(&models, &existing, mode, now, &mut out.warnings);

@@ -1,6 +1,8 @@
 //! The JavaScript semantics the app's TypeScript relies on, applied to Convex
-//! values: `parseInt`, `String(x)` for the values `parseInt` sees, object
-//! spread, and `a || b`.
+//! values as Convex's JS runtime hands them over (Int64 a `bigint`, Float64
+//! a `number`, Bytes an `ArrayBuffer`): `parseInt`, `String(x)`, `x +
+//! string`, `x.includes(s)`, object spread, `a || b` and the membership of
+//! a `Set`.
 
 use crate::value::Map;
 
@@ -15,8 +17,10 @@ pub fn parse_int(x: Option<&Value>) -> f64 {
     }
 }
 
-/// `String(v)` as far as `parseInt` can tell: only the leading characters
-/// matter to it, and those are exact here.
+/// `String(v)`, which `parseInt(v)` and `"text" + v` apply: a `bigint` in
+/// decimal, a number as `Number.prototype.toString` spells it, an array
+/// joined with `,` (its `null`s empty), `[object ArrayBuffer]` and
+/// `[object Object]`.
 pub fn to_js_string(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
@@ -141,6 +145,59 @@ pub fn spread(x: Option<&Value>) -> Result<Map, String> {
     })
 }
 
+/// `x.includes(needle)` for a string needle: a substring test on a string,
+/// an element test (SameValueZero, so only an equal string) on an array.
+/// Every other value has no `includes` and the call throws a TypeError.
+pub fn includes(x: Option<&Value>, needle: &str, what: &str) -> Result<bool, String> {
+    match x {
+        Some(Value::String(s)) => Ok(s.contains(needle)),
+        Some(Value::Array(items)) => Ok(items
+            .iter()
+            .any(|i| matches!(i, Value::String(s) if s == needle))),
+        Some(other) => Err(format!(
+            "{what} is {}, which has no .includes (the original throws a TypeError)",
+            other.type_name()
+        )),
+        None => Err(format!(
+            "{what} is missing (the original throws a TypeError at .includes)"
+        )),
+    }
+}
+
+/// A value as a JS `Set` or `Map` tells members apart (SameValueZero): a
+/// `bigint` and a `number` differ, `-0` is `0`, every NaN is one member,
+/// strings by their text. `None` for an object, an array or an
+/// `ArrayBuffer`: each read of a document makes new ones, so such a value
+/// equals no member of a set built from other reads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SameValueZero {
+    Undefined,
+    Null,
+    Bool(bool),
+    BigInt(i64),
+    /// The bits, with `-0` made `0` and every NaN one NaN.
+    Number(u64),
+    String(String),
+}
+
+pub fn same_value_zero(x: Option<&Value>) -> Option<SameValueZero> {
+    Some(match x {
+        None => SameValueZero::Undefined,
+        Some(Value::Null) => SameValueZero::Null,
+        Some(Value::Bool(b)) => SameValueZero::Bool(*b),
+        Some(Value::Int64(i)) => SameValueZero::BigInt(*i),
+        Some(Value::Float64(f)) => SameValueZero::Number(if f.is_nan() {
+            f64::NAN.to_bits()
+        } else if *f == 0.0 {
+            0
+        } else {
+            f.to_bits()
+        }),
+        Some(Value::String(s)) => SameValueZero::String(s.clone()),
+        Some(Value::Bytes(_) | Value::Array(_) | Value::Object(_)) => return None,
+    })
+}
+
 /// `a || b`: `a` when it is truthy, else `b`.
 pub fn or(a: Option<&Value>, b: &str) -> Value {
     match a {
@@ -200,6 +257,43 @@ mod tests {
         assert_eq!(number_to_string(1.5e-7), "1.5e-7");
         assert_eq!(number_to_string(0.000001), "0.000001");
         assert_eq!(number_to_string(123.25), "123.25");
+    }
+
+    #[test]
+    fn includes_follows_js() {
+        let s = |t: &str| Value::String(t.into());
+        assert_eq!(
+            includes(Some(&s("google/veo-3")), "google/veo", "m"),
+            Ok(true)
+        );
+        assert_eq!(
+            includes(Some(&s("Google/Veo-3")), "google/veo", "m"),
+            Ok(false)
+        );
+        let arr = Value::Array(vec![Value::Float64(1.0), s("google/veo")]);
+        assert_eq!(includes(Some(&arr), "google/veo", "m"), Ok(true));
+        let arr = Value::Array(vec![s("google/veo-3")]);
+        assert_eq!(includes(Some(&arr), "google/veo", "m"), Ok(false));
+        for v in [
+            Value::Null,
+            Value::Int64(1),
+            Value::Bytes(vec![1]),
+            Value::Object(Map::new()),
+        ] {
+            assert!(includes(Some(&v), "x", "m").is_err());
+        }
+        assert!(includes(None, "x", "m").is_err());
+    }
+
+    #[test]
+    fn set_membership_follows_same_value_zero() {
+        let k = |v: Value| same_value_zero(Some(&v));
+        assert_eq!(k(Value::Float64(-0.0)), k(Value::Float64(0.0)));
+        assert_eq!(k(Value::Float64(f64::NAN)), k(Value::Float64(-f64::NAN)));
+        assert_ne!(k(Value::Float64(1.0)), k(Value::Int64(1)));
+        assert_ne!(k(Value::String("1".into())), k(Value::Float64(1.0)));
+        assert_eq!(k(Value::Object(Map::new())), None);
+        assert_eq!(same_value_zero(None), Some(SameValueZero::Undefined));
     }
 
     #[test]

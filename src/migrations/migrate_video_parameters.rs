@@ -13,7 +13,7 @@ use rustc_hash::FxHashSet as HashSet;
 
 use sha2::{Digest, Sha256};
 
-use super::js::{or, parse_int, spread};
+use super::js::{includes, or, parse_int, spread, to_js_string};
 use super::{Migration, Mode, Outcome, SetKey, set_key};
 use crate::engine::{Db, Doc, Effect, Fields};
 use crate::error::Result;
@@ -218,20 +218,12 @@ fn parameter_row(video: &Doc, mode: Mode) -> Result<(Fields, Vec<String>), Strin
     let settings = video.get("generationSettings").filter(|v| v.is_truthy());
     frontend.extend(spread(settings)?);
 
-    let model = match video.get("model") {
-        Some(Value::String(m)) => m.clone(),
-        Some(other) => {
-            return Err(format!(
-                "video.model is {}, not a string (the original throws a TypeError at .includes)",
-                other.type_name()
-            ));
-        }
-        None => {
-            return Err(
-                "video.model is missing (the original throws a TypeError at .includes)".into(),
-            );
-        }
-    };
+    // `video.model.includes(...)`: a string or an array has it; any other
+    // value throws a TypeError, which the per-video catch counts.
+    let model = video.get("model");
+    let is_veo = includes(model, "google/veo", "video.model")?;
+    let is_seedance = !is_veo && includes(model, "seedance", "video.model")?;
+    let model = model.expect("includes succeeded on a present value");
     let mut api: Map = Map::new();
     if let Some(p) = video.get("prompt") {
         api.insert("prompt".into(), p.clone());
@@ -254,13 +246,13 @@ fn parameter_row(video: &Doc, mode: Mode) -> Result<(Fields, Vec<String>), Strin
         }
     };
     let seed = Value::Float64(seed_for(video.id()));
-    if model.contains("google/veo") {
+    if is_veo {
         api.insert("resolution".into(), or(fp("resolution"), "720p"));
         if let Some(img) = fp("startImageUrl").filter(|v| v.is_truthy()) {
             api.insert("image".into(), img.clone());
         }
         api.insert("seed".into(), seed);
-    } else if model.contains("seedance") {
+    } else if is_seedance {
         if let Some(d) = duration() {
             api.insert("duration".into(), d);
         }
@@ -282,14 +274,16 @@ fn parameter_row(video: &Doc, mode: Mode) -> Result<(Fields, Vec<String>), Strin
         return Err("the video has no _id to reference".into());
     };
     row.insert("videoId".into(), id.clone());
-    row.insert("modelId".into(), Value::String(model.clone()));
+    row.insert("modelId".into(), model.clone());
     row.insert("parameters".into(), Value::Object(api));
     let mut mapping = Map::new();
     mapping.insert("frontendParameters".into(), Value::Object(frontend));
     mapping.insert(
         "mappingLog".into(),
+        // `"Parameters mapped for " + video.model`: an array joins.
         Value::Array(vec![Value::String(format!(
-            "Parameters mapped for {model}"
+            "Parameters mapped for {}",
+            to_js_string(model)
         ))]),
     );
     row.insert("parameterMapping".into(), Value::Object(mapping));

@@ -6,6 +6,7 @@ mod agreement;
 mod bad_input;
 mod common;
 mod diff;
+mod differential;
 mod fuzz_regressions;
 mod generate;
 mod inspect;

@@ -160,3 +160,31 @@ fn args_and_returns_are_checked_against_their_validators() {
     let (r, _) = c.migrate(&["functions:count", "--args", "[1]"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// Object spread as V8 (Convex's engine) does it: a string spreads its
+/// characters. QuickJS copies nothing from a string, so convex-snapshot
+/// mends every object-literal spread; a stack trace still gives the user's
+/// own columns on a line it mended.
+#[test]
+fn a_string_spreads_its_characters_and_columns_stay_the_users() {
+    const LINE: &str = r#"  try { const p = { ...s, ...{ c: 1 } }; (null as any).x; } catch (e: any) { at = e.stack; }"#;
+    let source = format!(
+        "import {{ internalQuery }} from \"./_generated/server\";\nexport const spreads = internalQuery({{\n  args: {{}},\n  handler: async () => {{\n    const s: string = \"a\\u00e9\";\n    let at = \"\";\n  {LINE}\n    return {{ o: {{ ...s, n: 1 }}, none: {{ ...5, ...null, ...true }}, at }};\n  }},\n}});\n"
+    );
+    let c = case(
+        &[users(&[(1, r#""name":"a""#)])],
+        &[("spreads.ts", &source)],
+    );
+    let (r, _) = c.migrate(&["spreads:spreads", "--json", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let returned = &report(&r)["migrations"][0]["result"]["returned"];
+    assert_eq!(returned["o"], json!({"0": "a", "1": "é", "n": 1.0}));
+    assert_eq!(returned["none"], json!({}));
+    // QuickJS counts columns in bytes, from 1: where `(null as any)` starts.
+    let column = LINE.find("(null").unwrap() + 1 + 2;
+    let at = returned["at"].as_str().unwrap();
+    assert!(
+        at.contains(&format!("spreads.ts:7:{column})")),
+        "expected column {column}: {at}"
+    );
+}

@@ -104,4 +104,37 @@
     debug: log("debug"),
     trace: log("trace"),
   };
+  // Object spread as V8, the engine of Convex's runtime, does it: a string
+  // spreads its characters (QuickJS's spread skips every primitive). The
+  // module loader wraps each spread of an object literal in this helper and
+  // records what it inserted in the shifts table, [line, column, length]
+  // per insertion, by module name (see strip.rs).
+  const hidden = (name, value) =>
+    Object.defineProperty(globalThis, name, { value, writable: false, enumerable: false, configurable: false });
+  hidden("__convexSnapshotSpread", (v) => (typeof v === "string" ? Object(v) : v));
+  const shifts = Object.create(null);
+  hidden("__convexSnapshotShifts", shifts);
+  const column = (file, line, col) => {
+    const list = shifts[file];
+    if (list === undefined || line === null || col === null) return col;
+    let moved = 0;
+    for (const [l, c, n] of list) if (l === line && c <= col) moved += n;
+    return col - moved;
+  };
+  // QuickJS's own stack format, with the columns the helper moved put back.
+  Error.prepareStackTrace = (_error, sites) => {
+    let text = "";
+    for (const site of sites) {
+      const file = site.getFileName();
+      const line = site.getLineNumber();
+      const where = line === null ? `${file}` : `${file}:${line}:${column(file, line, site.getColumnNumber())}`;
+      if (site.getFunction() === null && file !== null) {
+        text += `    at ${where}\n`; // where a syntax error is
+      } else {
+        const name = site.getFunctionName() || "<anonymous>";
+        text += site.isNative() ? `    at ${name} (native)\n` : `    at ${name} (${where})\n`;
+      }
+    }
+    return text;
+  };
 })();

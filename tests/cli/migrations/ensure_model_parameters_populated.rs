@@ -142,3 +142,50 @@ fn stability_definitions() {
     );
     assert_eq!(d["mappingRules"]["resolution"], json!("resolution"));
 }
+
+/// The original's `new Set(rows.map(r => r.modelId)).has(model.modelId)` is
+/// JavaScript's SameValueZero: `-0` finds `0`, a NaN finds any NaN, a
+/// `bigint` never finds a `number`, and an object finds nothing (each read
+/// makes a new one).
+#[test]
+fn original_tells_model_ids_apart_as_a_javascript_set_does() {
+    let with_id = |id: Json| json!({"modelId": id, "modelType": "hailuo"});
+    let models = table(
+        "models",
+        MODELS,
+        &[
+            with_id(json!(-0.0)),
+            with_id(json!({"$float": "AAAAAAAA+H8="})),
+            with_id(json!(1)),
+            with_id(json!({"a": 1.0})),
+            with_id(json!("veo")),
+        ],
+    );
+    let rows = table(
+        "modelParameters",
+        MODEL_PARAMETERS,
+        &[
+            json!({"modelId": 0.0}),
+            json!({"modelId": {"$float": "AQAAAAAA+H8="}}),
+            json!({"modelId": 1.0}),
+            json!({"modelId": {"a": 1.0}}),
+            json!({"modelId": "veo"}),
+        ],
+    );
+    let (_d, m) = run_on(
+        &[models, rows],
+        &["ensureModelParametersPopulated", "--mode", "original"],
+    );
+    assert_eq!(m.run.code, 0, "{}", m.run.stderr);
+    assert_eq!(
+        m.result(0),
+        &json!({"success": true, "modelsProcessed": 2, "parametersCreated": 2, "errors": 0})
+    );
+    let made: Vec<Json> = m
+        .docs("modelParameters")
+        .into_iter()
+        .filter(|r| r.get("parameterDefinitions").is_some())
+        .map(|r| r["modelId"].clone())
+        .collect();
+    assert_eq!(made, [json!(1), json!({"a": 1.0})]);
+}

@@ -387,3 +387,52 @@ fn bad_model_is_a_per_document_error_and_strict_fails() {
     assert_eq!(files_in(d.path()), ["in.zip"]);
     assert_eq!(m.report["errors"], json!(2));
 }
+
+/// An array has `.includes` too (an element test, not a substring one), so
+/// the original processes a video whose `model` is an array: it stores the
+/// array as `modelId` and joins it into the mapping log, as JS's `+` does.
+#[test]
+fn an_array_model_is_processed_as_javascript_does() {
+    let mut veo = video("x", "5", Json::Null);
+    veo["model"] = json!(["google/veo", 1.5, null, ["a", "b"]]);
+    let mut other = video("x", "7", Json::Null);
+    other["model"] = json!(["google/veo-3"]);
+    let mut bytes = video("x", "5", Json::Null);
+    bytes["model"] = json!({"$bytes": "AQI="});
+    let (_d, m) = run_on(
+        &[table("videos", VIDEOS, &[veo, other, bytes])],
+        &["migrateVideoParameters", "--mode", "original"],
+    );
+    assert_eq!(m.run.code, 0, "{}", m.run.stderr);
+    assert_eq!(
+        m.result(0),
+        &json!({"success": true, "parametersCreated": 2, "alreadyExists": 0, "errors": 1})
+    );
+    let row = row_for(&m, 0);
+    assert_eq!(row["modelId"], json!(["google/veo", 1.5, null, ["a", "b"]]));
+    assert_eq!(
+        row["parameterMapping"]["mappingLog"],
+        json!(["Parameters mapped for google/veo,1.5,,a,b"])
+    );
+    assert_eq!(
+        row["parameters"]["resolution"],
+        json!("720p"),
+        "the veo branch"
+    );
+    // An element must equal the needle: "google/veo-3" is not "google/veo".
+    let row = row_for(&m, 1);
+    assert_eq!(
+        row["parameters"]["resolution"],
+        json!("768p"),
+        "the default branch"
+    );
+    assert_eq!(row["parameters"]["duration"], json!(7.0));
+    let reason = m.migration(0)["errorDetails"]["listed"][0]["reason"].clone();
+    assert!(
+        reason
+            .as_str()
+            .unwrap()
+            .contains("bytes, which has no .includes"),
+        "{reason}"
+    );
+}
