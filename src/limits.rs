@@ -257,6 +257,120 @@ impl TxMeter {
         self.check(Limit::DocumentsWritten, self.docs_written, at)?;
         self.check(Limit::BytesWritten, self.bytes_written, at)
     }
+
+    /// A query that returns documents of these sizes (`.collect()`, or a
+    /// `.first()` that found one): one range, each document read. Stops at
+    /// the first error, as the throwing call would.
+    pub fn collect(
+        &mut self,
+        key: &str,
+        sizes: impl IntoIterator<Item = usize>,
+        at: &dyn Fn() -> String,
+    ) -> Result<(), String> {
+        self.range(key, at)?;
+        for size in sizes {
+            self.read(size, at)?;
+        }
+        Ok(())
+    }
+}
+
+/// What Convex's limits do to a built-in's deployed code on this snapshot:
+/// the replay, in the code's order, of its database calls through one
+/// [`TxMeter`] (`--mode original`; the deployed functions are one
+/// transaction each).
+#[derive(Debug, Default)]
+pub struct Replayed {
+    /// The first limit crossed, as a report line.
+    pub crossing: Option<String>,
+    /// With `--limits enforce`: the documents whose step threw the limit's
+    /// error inside the per-document `try`/`catch`, by `_id`, with what
+    /// threw (the error, and whether an earlier write of the same step had
+    /// gone through).
+    pub failing: std::collections::BTreeMap<String, Failed>,
+    /// With `--limits enforce`: a read before the loop threw, so the
+    /// function failed as a whole (its outer `catch`, if it has one, ran).
+    pub whole: Option<String>,
+}
+
+/// How one document's step failed on a limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed {
+    pub message: String,
+    /// The step's first write went through before a later one threw.
+    pub after_first_write: bool,
+}
+
+impl Replayed {
+    /// Off: nothing counted.
+    pub fn off() -> Replayed {
+        Replayed::default()
+    }
+
+    /// The read before the loop threw `error` (enforce): `then` says what
+    /// the function did about it.
+    pub fn whole(meter: &TxMeter, name: &str, error: String, then: &str) -> Replayed {
+        let line = meter.crossing().map_or(error, |c| c.describe(name));
+        Replayed {
+            whole: Some(format!("limits: {line}; with --limits enforce {then}")),
+            ..Replayed::default()
+        }
+    }
+
+    /// The deployed function's `ctx.db.query(table).collect()` before its
+    /// loop, returning documents of these sizes; when it throws (enforce),
+    /// the function's outer `catch` returns `{success: false}` having
+    /// written nothing, and that is the replay's result.
+    pub fn collect_all(
+        meter: &mut TxMeter,
+        name: &str,
+        table: &str,
+        sizes: impl IntoIterator<Item = usize>,
+    ) -> Result<(), Replayed> {
+        let at = || format!("its ctx.db.query(\"{table}\").collect()");
+        meter
+            .collect(&format!("collect {table}"), sizes, &at)
+            .map_err(|e| {
+                Replayed::whole(
+                    meter,
+                    name,
+                    e,
+                    "the function's outer catch returned {success: false} and wrote nothing",
+                )
+            })
+    }
+
+    /// Ends the replay: the report line of the first crossing, if any.
+    pub fn finish(&mut self, meter: &mut TxMeter, name: &str) {
+        if let Some(c) = meter.take_crossing() {
+            let then = match meter.mode() {
+                LimitMode::Enforce if !self.failing.is_empty() => format!(
+                    "; with --limits enforce each later step that crossed it threw inside the per-document try/catch ({} counted in errors)",
+                    thousands(self.failing.len() as u64)
+                ),
+                _ => String::new(),
+            };
+            self.crossing = Some(format!("limits: {}{then}", c.describe(name)));
+        }
+    }
+
+    /// Notes that the step of document `id` threw `message` (enforce).
+    pub fn failed(&mut self, id: &str, step: Result<(), String>, after_first_write: bool) {
+        if let Err(message) = step {
+            self.failing.insert(
+                id.to_owned(),
+                Failed {
+                    message,
+                    after_first_write,
+                },
+            );
+        }
+    }
+
+    /// The failure of the document `id`, if its step threw.
+    pub fn failure(&self, id: &str) -> Option<&Failed> {
+        self.failing.get(id)
+    }
 }
 
 #[cfg(test)]

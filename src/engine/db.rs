@@ -112,6 +112,13 @@ pub struct Effect {
     /// fails (the schema rejects it, or it cannot be encoded) still adds
     /// `tally`.
     pub counts_before_write: bool,
+    /// The write throws this (a transaction limit, `--limits enforce`):
+    /// nothing is applied, and the tally counts only if
+    /// `counts_before_write`.
+    pub fails: Option<String>,
+    /// The effect is applied, then a later step of the same per-document
+    /// `try` throws this: the document is also listed as an error.
+    pub error_after: Option<String>,
 }
 
 impl Effect {
@@ -123,6 +130,8 @@ impl Effect {
             warnings: Vec::new(),
             tally: 0,
             counts_before_write: false,
+            fails: None,
+            error_after: None,
         }
     }
 
@@ -1111,6 +1120,9 @@ fn map_batch(
             } else {
                 0
             };
+            if let Some(why) = effect.fails {
+                return Err((why, counted));
+            }
             let rejects = |table: &str, doc: &Fields| match ctx
                 .enforcer
                 .and_then(|e| e.rejects(table, doc))
@@ -1187,7 +1199,13 @@ fn map_batch(
                 Change::Delete => Some(None),
                 Change::Keep => None,
             };
-            Ok((change, insert, effect.warnings, effect.tally))
+            Ok((
+                change,
+                insert,
+                effect.warnings,
+                effect.tally,
+                effect.error_after,
+            ))
         });
         match applied {
             Err((reason, counted)) => {
@@ -1203,7 +1221,15 @@ fn map_batch(
                 out.out.extend_from_slice(line);
                 out.out.push(b'\n');
             }
-            Ok((change, insert, warnings, tally)) => {
+            Ok((change, insert, warnings, tally, error_after)) => {
+                if let Some(reason) = error_after {
+                    out.errors.push(DocError {
+                        table: ctx.table.to_owned(),
+                        id: key(&fields),
+                        reason,
+                        stack: None,
+                    });
+                }
                 for (i, t) in out.tally.iter_mut().enumerate() {
                     *t += u64::from(tally >> i & 1);
                 }

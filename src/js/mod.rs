@@ -354,13 +354,14 @@ impl Worker {
                         .and_then(|s| s.to_string().ok())
                         .ok_or_else(|| JsError::new("internal: runPage gave no result")),
                 });
+            let timed_out = self.timed_out();
             self.deadline.set(None);
             let call = self.call.take();
             let text = result.map_err(|e| {
                 let fatal = e.message.contains("out of memory");
                 PageAbort {
                     call,
-                    error: self.explain(e),
+                    error: self.explain(e, timed_out),
                     fatal,
                 }
             })?;
@@ -372,7 +373,7 @@ impl Worker {
             Ok(list
                 .into_iter()
                 .map(|(i, message, stack)| {
-                    let e = self.explain(JsError { message, stack });
+                    let e = self.explain(JsError { message, stack }, false);
                     (i, e)
                 })
                 .collect())
@@ -508,9 +509,10 @@ impl Worker {
                     }
                     None => Err(JsError::new("internal: runFunction gave no promise")),
                 });
+            let timed_out = self.timed_out();
             self.deadline.set(None);
             self.call.set(None);
-            result.map_err(|e| self.explain(e))
+            result.map_err(|e| self.explain(e, timed_out))
         })
     }
 
@@ -540,8 +542,15 @@ impl Worker {
     }
 
     /// Names what stopped a call when QuickJS only says "interrupted".
-    fn explain(&self, e: JsError) -> JsError {
-        if e.message.contains("interrupted") {
+    /// Whether the running call is past its time limit. The interrupt
+    /// that stops it can leave its promise pending rather than rejected, so
+    /// the error alone does not always say so.
+    fn timed_out(&self) -> bool {
+        self.deadline.get().is_some_and(|d| Instant::now() > d)
+    }
+
+    fn explain(&self, e: JsError, timed_out: bool) -> JsError {
+        if timed_out || e.message.contains("interrupted") {
             JsError::new(format!(
                 "took longer than {} s (an endless loop?); each call may take at most that long",
                 self.limits.call_time.as_secs_f64()

@@ -13,6 +13,7 @@ use super::js::{SameValueZero, same_value_zero};
 use super::{Migration, Mode, Outcome, SetKey, set_key};
 use crate::engine::{Db, DocError, Fields};
 use crate::error::Result;
+use crate::limits::{LimitMode, Replayed, TxMeter, doc_size, doc_size_with_system, thousands};
 use crate::value::Value;
 
 pub struct EnsureModelParametersPopulated;
@@ -155,8 +156,38 @@ impl Migration for EnsureModelParametersPopulated {
         let mut out = Outcome::default();
         let models = models(db)?;
         let existing = existing_model_ids(db, mode)?;
-        let rows = definitions_needed(&models, &existing, mode, db.now(), &mut out.warnings);
+        let mut rows = definitions_needed(&models, &existing, mode, db.now(), &mut out.warnings);
+        // The deployed function is one mutation: count what it reads and
+        // writes against Convex's limits (never in fixed mode).
+        let replayed = match mode {
+            Mode::Original => replay(db, &rows)?,
+            Mode::Fixed => Replayed::off(),
+        };
+        if let Some(failure) = replayed.whole {
+            // A `collect()` threw: the outer catch returns.
+            out.result.push(("success", false.into()));
+            out.count("modelsProcessed", 0)
+                .count("parametersCreated", 0)
+                .count("errors", 1);
+            out.warnings.push(failure);
+            return Ok(out);
+        }
+        out.warnings.extend(replayed.crossing.clone());
         let processed = rows.len() as u64;
+        // With --limits enforce, an insert that crosses a limit throws
+        // inside the per-model try/catch: counted in errors and processed.
+        rows.retain(|(key, _)| match replayed.failure(key) {
+            Some(f) => {
+                out.errors.push(DocError {
+                    table: "modelParameters".into(),
+                    id: format!("new row for {key}"),
+                    reason: f.message.clone(),
+                    stack: None,
+                });
+                false
+            }
+            None => true,
+        });
         let created = insert_counted(db, "modelParameters", rows, &mut out.errors)?;
         out.result.push(("success", true.into()));
         let errors = out.errors.len() as u64;
@@ -165,4 +196,36 @@ impl Migration for EnsureModelParametersPopulated {
             .count("errors", errors);
         Ok(out)
     }
+}
+
+/// Replays the deployed function's database calls in its order (section
+/// 4.5 of the app's notes): `ctx.db.query("models").collect()` and
+/// `ctx.db.query("modelParameters").collect()` (a range each, every
+/// document read), then one insert per model that needs a row.
+fn replay(db: &Db, rows: &[(String, Fields)]) -> Result<Replayed> {
+    let mode = db.limit_mode();
+    if mode == LimitMode::Off {
+        return Ok(Replayed::off());
+    }
+    let mut meter = TxMeter::new(mode);
+    let name = "ensureModelParametersPopulated";
+    for table in ["models", "modelParameters"] {
+        let sizes = db.collect(table, |d| Some(doc_size(d.fields)))?;
+        if let Err(whole) = Replayed::collect_all(&mut meter, name, table, sizes) {
+            return Ok(whole);
+        }
+    }
+    let mut out = Replayed::default();
+    for (i, (key, row)) in rows.iter().enumerate() {
+        let at = || {
+            format!(
+                "the insert for model {key} (number {} of the loop)",
+                thousands(i as u64 + 1)
+            )
+        };
+        let step = meter.write(doc_size_with_system(doc_size(row)), &at);
+        out.failed(key, step, false);
+    }
+    out.finish(&mut meter, name);
+    Ok(out)
 }

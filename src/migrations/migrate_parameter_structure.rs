@@ -13,6 +13,7 @@ use rustc_hash::FxHashSet as HashSet;
 use super::{Migration, Mode, Outcome, SetKey, doc_key, set_key};
 use crate::engine::{Change, Db, Doc, Effect, Fields};
 use crate::error::Result;
+use crate::limits::{LimitMode, Replayed, TxMeter, doc_size, doc_size_with_system, thousands};
 
 pub struct MigrateParameterStructure;
 
@@ -58,6 +59,17 @@ impl Migration for MigrateParameterStructure {
         out.result.push(("success", true.into()));
         let result = match mode {
             Mode::Original => {
+                // The deployed function is one mutation: count what it
+                // reads and writes against Convex's limits.
+                let replayed = replay(db)?;
+                if let Some(failure) = replayed.whole {
+                    // The `collect()` itself threw: the outer catch returns.
+                    out.result[0].1 = false.into();
+                    out.count("migratedRecords", 0).count("errors", 1);
+                    out.warnings.push(failure);
+                    return Ok(out);
+                }
+                out.warnings.extend(replayed.crossing.clone());
                 let has_old = !db
                     .gather_fields("modelParameters", &["videoId", "parameters"], |r| {
                         is_old_structure(r).then_some(())
@@ -69,10 +81,26 @@ impl Migration for MigrateParameterStructure {
                 }
                 db.map("modelParameters", Some("videoParameters"), |row| {
                     let old = is_old_structure(row);
-                    Ok(Effect {
-                        insert: old.then(|| moved_row(row)),
-                        tally: if old { MOVED } else { 0 },
-                        ..Effect::change(Change::Delete)
+                    // With --limits enforce, the write that crosses a limit
+                    // throws inside the per-row try/catch: at the insert
+                    // nothing happens; at the delete the row was moved and
+                    // counted, and stays.
+                    Ok(match replayed.failure(row.id()) {
+                        Some(f) if f.after_first_write => Effect {
+                            insert: Some(moved_row(row)),
+                            tally: MOVED,
+                            error_after: Some(f.message.clone()),
+                            ..Effect::keep()
+                        },
+                        Some(f) => Effect {
+                            fails: Some(f.message.clone()),
+                            ..Effect::keep()
+                        },
+                        None => Effect {
+                            insert: old.then(|| moved_row(row)),
+                            tally: if old { MOVED } else { 0 },
+                            ..Effect::change(Change::Delete)
+                        },
                     })
                 })?
             }
@@ -134,8 +162,53 @@ impl Migration for MigrateParameterStructure {
             out.count("duplicatesDropped", result.tally[1])
                 .count("invalidDropped", result.tally[2]);
         }
-        out.warnings = result.warnings;
+        out.warnings.extend(result.warnings);
         out.errors = result.errors;
         Ok(out)
     }
+}
+
+/// Replays the deployed function's database calls in its order (section
+/// 4.3 of the app's notes): `ctx.db.query("modelParameters").collect()`
+/// (one range, every row read); then, if any row has the old structure, per
+/// row an insert into `videoParameters` (old rows only) and a delete.
+fn replay(db: &Db) -> Result<Replayed> {
+    let mode = db.limit_mode();
+    if mode == LimitMode::Off {
+        return Ok(Replayed::off());
+    }
+    let rows = db.collect("modelParameters", |r| {
+        let moved = is_old_structure(r).then(|| doc_size_with_system(doc_size(&moved_row(r))));
+        Some((r.id().to_owned(), doc_size(r.fields), moved))
+    })?;
+    let mut meter = TxMeter::new(mode);
+    let name = "migrateParameterStructure";
+    let sizes = rows.iter().map(|r| r.1);
+    if let Err(whole) = Replayed::collect_all(&mut meter, name, "modelParameters", sizes) {
+        return Ok(whole);
+    }
+    let mut out = Replayed::default();
+    if rows.iter().all(|r| r.2.is_none()) {
+        return Ok(out); // "No old structure found to migrate": no writes
+    }
+    for (i, (id, _, moved)) in rows.iter().enumerate() {
+        let number = thousands(i as u64 + 1);
+        let mut inserted = false;
+        let step = (|| {
+            if let Some(size) = moved {
+                meter.write(*size, &|| {
+                    format!(
+                        "the insert into videoParameters for row {id} (number {number} of the loop)"
+                    )
+                })?;
+                inserted = true;
+            }
+            meter.write(0, &|| {
+                format!("the delete of row {id} (number {number} of the loop)")
+            })
+        })();
+        out.failed(id, step, inserted);
+    }
+    out.finish(&mut meter, name);
+    Ok(out)
 }

@@ -17,7 +17,7 @@ use super::js::{includes, or, parse_int, spread, to_js_string};
 use super::{Migration, Mode, Outcome, SetKey, set_key};
 use crate::engine::{Db, Doc, Effect, Fields};
 use crate::error::Result;
-use crate::limits::{LimitMode, TxMeter, doc_size, doc_size_with_system, thousands};
+use crate::limits::{LimitMode, Replayed, TxMeter, doc_size, doc_size_with_system, thousands};
 use crate::value::Value;
 
 pub struct MigrateVideoParameters;
@@ -69,7 +69,7 @@ impl Migration for MigrateVideoParameters {
         // writes against Convex's limits (never in fixed mode).
         let metered = match mode {
             Mode::Original => meter_original(db)?,
-            Mode::Fixed => Metered::default(),
+            Mode::Fixed => Replayed::off(),
         };
         if let Some(failure) = metered.whole {
             // The `collect()` itself threw: the outer catch returns.
@@ -87,8 +87,8 @@ impl Migration for MigrateVideoParameters {
             !key.is_some_and(|k| migrated.contains(&k)) || failing.contains_key(video.id())
         };
         let result = db.map_filtered("videos", Some("modelParameters"), &[], pending, |video| {
-            if let Some(message) = failing.get(video.id()) {
-                return Err(message.clone());
+            if let Some(f) = failing.get(video.id()) {
+                return Err(f.message.clone());
             }
             let (row, warnings) = parameter_row(video, mode)?;
             Ok(Effect {
@@ -110,30 +110,16 @@ impl Migration for MigrateVideoParameters {
     }
 }
 
-/// What Convex's limits do to the deployed function on this snapshot.
-#[derive(Default)]
-struct Metered {
-    /// The first limit crossed, as a report line.
-    crossing: Option<String>,
-    /// With `--limits enforce`: the videos whose step threw the limit's
-    /// error (their `try`/`catch` counts them in `errors`), by `_id`.
-    failing: std::collections::BTreeMap<String, String>,
-    /// With `--limits enforce`: the `collect()` of all videos threw, so the
-    /// whole function failed before its loop.
-    whole: Option<String>,
-}
-
 /// Replays the deployed function's database calls in its order (section
 /// 4.1 of the app's notes): `ctx.db.query("videos").collect()` (one range,
 /// every video read), then per video a `withIndex("by_video_id", q =>
 /// q.eq("videoId", video._id)).first()` (one range, its first row read if
 /// there is one) and, when there is none and the row can be built, one
 /// `ctx.db.insert`.
-fn meter_original(db: &Db) -> Result<Metered> {
+fn meter_original(db: &Db) -> Result<Replayed> {
     let mode = db.limit_mode();
-    let mut out = Metered::default();
     if mode == LimitMode::Off {
-        return Ok(out);
+        return Ok(Replayed::off());
     }
     // The first row of each video by `by_video_id` (then `_creationTime`,
     // `_id`): the one `.first()` reads.
@@ -156,21 +142,12 @@ fn meter_original(db: &Db) -> Result<Metered> {
     })?;
     let mut meter = TxMeter::new(mode);
     let name = "migrateVideoParameters";
-    let collect_at = || "its ctx.db.query(\"videos\").collect()".to_string();
-    let mut collected = meter.range("collect videos", &collect_at);
-    for (_, size, _, _) in &videos {
-        if collected.is_err() {
-            break;
-        }
-        collected = meter.read(*size, &collect_at);
+    if let Err(whole) =
+        Replayed::collect_all(&mut meter, name, "videos", videos.iter().map(|v| v.1))
+    {
+        return Ok(whole);
     }
-    if let Err(e) = collected {
-        out.whole = Some(format!(
-            "limits: {}; with --limits enforce the function's outer catch returned {{success: false}} and wrote nothing",
-            meter.crossing().map_or(e, |c| c.describe(name))
-        ));
-        return Ok(out);
-    }
+    let mut out = Replayed::default();
     for (i, (id, _, key, row)) in videos.iter().enumerate() {
         let at = || {
             format!(
@@ -188,20 +165,9 @@ fn meter_original(db: &Db) -> Result<Metered> {
                 },
             }
         })();
-        if let Err(message) = step {
-            out.failing.insert(id.clone(), message);
-        }
+        out.failed(id, step, false);
     }
-    if let Some(c) = meter.take_crossing() {
-        let then = match mode {
-            LimitMode::Enforce => format!(
-                "; with --limits enforce each later call that crossed it threw inside the per-video try/catch ({} videos counted in errors)",
-                thousands(out.failing.len() as u64)
-            ),
-            _ => String::new(),
-        };
-        out.crossing = Some(format!("limits: {}{then}", c.describe(name)));
-    }
+    out.finish(&mut meter, name);
     Ok(out)
 }
 

@@ -7,7 +7,7 @@
 //! and `_creationTime` and the random seeds (`Math.random()` there, a hash of
 //! the video's `_id` here).
 
-use serde_json::Value as Json;
+use serde_json::{Value as Json, json};
 
 use crate::common::*;
 use crate::user_migrations::{Case, case, doc, report};
@@ -447,5 +447,204 @@ fn original_mode_matches_a_typescript_transcription_on_every_value_type() {
             total(step, key) > 0.0,
             "no case reached {key} of step {step}"
         );
+    }
+}
+
+/// A valid ID of row `i` of table `number`, for tables past 255 rows.
+fn big_id(number: u32, i: u32) -> String {
+    let mut internal = [0u8; 16];
+    internal[0] = 0x20;
+    internal[1..5].copy_from_slice(&i.to_be_bytes());
+    convex_snapshot::id::DocumentId::new(number, internal).encode()
+}
+
+fn big_doc(number: u32, i: u32, fields: &str) -> String {
+    format!(
+        "{{\"_creationTime\":{}.5,\"_id\":\"{}\",{fields}}}",
+        1_700_000_000_000u64 + u64::from(i),
+        big_id(number, i)
+    )
+}
+
+/// At Convex's transaction limits the two agree too, with `--limits
+/// enforce`: the host that meters the TypeScript's `ctx.db` calls and the
+/// built-ins' replay of the deployed code's calls throw at the same call,
+/// inside the same `try`/`catch`. 4,200 videos: the 4,097th `by_video_id`
+/// lookup is one range too many; 8,200 old-structure rows: moving them is
+/// 16,400 writes, past 16,000.
+#[test]
+fn original_mode_crosses_convex_limits_where_the_transcription_does() {
+    let videos: Vec<String> = (0..4200)
+        .map(|i| {
+            let model = if i % 3 == 0 {
+                "google/veo-3"
+            } else {
+                "minimax/hailuo-02"
+            };
+            big_doc(
+                VIDEOS,
+                i,
+                &format!(
+                    r#""model":"{model}","duration":"5","prompt":"p","title":"t","createdAt":1.0"#
+                ),
+            )
+        })
+        .collect();
+    // A definition row first (one write, its delete), so that the 16,001st
+    // write is the delete of a row already moved.
+    let rows: Vec<String> = (0..8201)
+        .map(|i| {
+            if i == 0 {
+                return big_doc(
+                    MODEL_PARAMETERS,
+                    i,
+                    r#""modelId":"x","parameterDefinitions":{}"#,
+                );
+            }
+            big_doc(
+                MODEL_PARAMETERS,
+                i,
+                &format!(
+                    r#""videoId":"{}","modelId":"minimax/hailuo-02","parameters":{{}}"#,
+                    big_id(VIDEOS, i % 4100)
+                ),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = FILES.to_vec();
+    let c = case(
+        &[
+            ("videos", VIDEOS, videos),
+            ("modelParameters", MODEL_PARAMETERS, rows),
+            ("models", MODELS, vec![doc(MODELS, 1, r#""modelId":"x""#)]),
+            ("videoParameters", VIDEO_PARAMETERS, Vec::new()),
+        ],
+        &files,
+    );
+    let chain = &STEPS[2..];
+    let common = ["--json", "-q", "--limits", "enforce", "--timeout", "600"];
+    let names: Vec<String> = chain.iter().map(|(s, _)| format!("user:{s}")).collect();
+    let user: Vec<&str> = common
+        .into_iter()
+        .chain(names.iter().map(String::as_str))
+        .collect();
+    let (ur, ut) = c.migrate(&user);
+    assert_eq!(ur.code, 0, "{}", ur.stderr);
+    let ours: Vec<String> = chain.iter().map(|(_, s)| format!("builtin:{s}")).collect();
+    let builtin: Vec<&str> = common
+        .into_iter()
+        .chain(["--mode", "original"])
+        .chain(ours.iter().map(String::as_str))
+        .collect();
+    let (br, bt) = c.migrate(&builtin);
+    assert_eq!(br.code, 0, "{}", br.stderr);
+    let (ur, br) = (report(&ur), report(&br));
+    for (i, (step, _)) in chain.iter().enumerate() {
+        let returned = &ur["migrations"][i]["result"]["returned"];
+        let ours = &br["migrations"][i]["result"];
+        for (k, v) in returned.as_object().unwrap() {
+            assert_eq!(
+                v.as_f64(),
+                ours[k].as_f64(),
+                "{step} {k}: {returned} / {ours}"
+            );
+            if v.is_boolean() {
+                assert_eq!(v, &ours[k], "{step} {k}");
+            }
+        }
+        // Both name the limit in their report.
+        let crossed = |r: &Json| {
+            r["migrations"][i]["warnings"]["listed"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w.as_str().unwrap().starts_with("limits: "))
+        };
+        assert_eq!(crossed(&ur), crossed(&br), "{step}");
+    }
+    let at = |r: &Json, i: usize, k: &str| r["migrations"][i]["result"][k].as_f64().unwrap();
+    // With the `collect()` as the first range, the 4,096th video's lookup
+    // is the 4,097th: it and the 104 after it threw inside the catch.
+    assert_eq!(at(&br, 0, "errors"), 105.0);
+    // Moving 8,200 rows is 16,400 writes: the writes past the 16,000th threw.
+    assert!(
+        at(&br, 2, "errors") > 0.0,
+        "{}",
+        br["migrations"][2]["result"]
+    );
+    let (ut, bt) = (ut.unwrap(), bt.unwrap());
+    for t in ["videos", "modelParameters", "videoParameters"] {
+        assert!(
+            normalized(&ut[t]) == normalized(&bt[t]),
+            "table {t} differs: {} rows against {}",
+            ut[t].len(),
+            bt[t].len()
+        );
+    }
+}
+
+/// The read limits, with `--limits enforce`: 1,100 videos of 16 KB are
+/// past 16 MiB, so `cleanupVideoFields`' `collect()` throws before its loop
+/// (its outer `catch` returns `success: false`, nothing is written), and
+/// the query `analyzeStorageDistribution` throws and fails the run, in the
+/// transcription and the built-ins alike.
+#[test]
+fn a_collect_past_the_read_limit_fails_the_whole_function_in_both() {
+    let text = "x".repeat(16 * 1024);
+    let videos: Vec<String> = (0..1100)
+        .map(|i| {
+            big_doc(
+                VIDEOS,
+                i,
+                &format!(r#""model":"m","status":"completed","r2FileKey":"k","title":"{text}""#),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = FILES.to_vec();
+    let c = case(&[("videos", VIDEOS, videos)], &files);
+    let common = ["--json", "-q", "--dry-run", "--limits", "enforce"];
+    let run = |names: &[&str], original: bool| {
+        let mut args: Vec<&str> = common.to_vec();
+        if original {
+            args.extend(["--mode", "original"]);
+        }
+        args.extend(names);
+        c.migrate(&args).0
+    };
+    let user = run(&["user:migrations:cleanupVideoFields"], false);
+    let ours = run(&["builtin:cleanupVideoFields"], true);
+    assert_eq!(
+        (user.code, ours.code),
+        (0, 0),
+        "{}\n{}",
+        user.stderr,
+        ours.stderr
+    );
+    let returned = &report(&user)["migrations"][0]["result"]["returned"];
+    let result = &report(&ours)["migrations"][0]["result"];
+    assert_eq!(returned["success"], json!(false), "{returned}");
+    assert_eq!(result["success"], json!(false), "{result}");
+    for k in ["errors", "titleFieldsRemoved"] {
+        assert_eq!(returned[k].as_f64(), result[k].as_f64(), "{k}");
+    }
+    let warned = report(&ours)["migrations"][0]["warnings"]["listed"][0].clone();
+    assert!(
+        warned
+            .as_str()
+            .unwrap()
+            .contains("byte at its ctx.db.query(\"videos\").collect()"),
+        "{warned}"
+    );
+    let user = run(&["user:migrations:analyzeStorageDistribution"], false);
+    let ours = run(&["builtin:analyzeStorageDistribution"], true);
+    assert_eq!(
+        (user.code, ours.code),
+        (1, 1),
+        "{}\n{}",
+        user.stdout,
+        ours.stdout
+    );
+    for r in [&user, &ours] {
+        assert!(r.stderr.contains("Too many bytes read"), "{}", r.stderr);
     }
 }

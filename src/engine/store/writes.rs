@@ -720,12 +720,15 @@ impl Writes {
             })
             .filter(|k| range.contains(k, spec, number));
         // Source C: open layers (the current call and page), newest first.
-        let mut open: FxHashMap<[u8; 16], Option<Map>> = FxHashMap::default();
+        // Borrowed, and cloned only when in the range: a long transaction
+        // (a whole function) queries many times over many open writes.
+        let format = self.format_of(number);
+        let mut open: FxHashMap<[u8; 16], Option<&Map>> = FxHashMap::default();
         for layer in tx.layers.iter().rev() {
             for ((t, id), doc) in &layer.docs {
                 if *t == number && !open.contains_key(id) {
                     let doc = match doc {
-                        Some(w) => Some(w.doc(&self.format_of(number))?.clone()),
+                        Some(w) => Some(w.doc(&format)?),
                         None => None,
                     };
                     open.insert(*id, doc);
@@ -735,8 +738,9 @@ impl Writes {
         let mut layered: Vec<(IndexKey, Map)> = open
             .values()
             .flatten()
-            .map(|d| (IndexKey::of(spec, d), d.clone()))
+            .map(|d| (IndexKey::of(spec, d), *d))
             .filter(|(k, _)| range.contains(k, spec, number) && past_cursor(k))
+            .map(|(k, d)| (k, d.clone()))
             .collect();
         layered.sort_by(|a, b| in_order(&a.0, &b.0));
         let mut written_iter = written_keys.into_iter().peekable();
