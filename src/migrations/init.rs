@@ -16,6 +16,7 @@ use super::ensure_model_parameters_populated::{
 use super::{Migration, Mode, Outcome, SetKey, set_key};
 use crate::engine::{Db, Fields};
 use crate::error::Result;
+use crate::limits::{LimitMode, TxMeter, doc_size, doc_size_with_system, thousands};
 use crate::value::Value;
 
 pub struct Init;
@@ -74,11 +75,9 @@ impl Migration for Init {
             out.count("modelParametersCreated", 0).count("errors", 0);
             return Ok(out);
         }
-        if mode == Mode::Original
-            && let Some(why) = first_rejected(db, &defaults, now)?
-        {
-            // The original has no try/catch: the throw ends the mutation,
-            // and the deployment rolls all of it back.
+        // The original has no try/catch: a throw ends the mutation, and the
+        // deployment rolls all of it back.
+        let threw = |out: &mut Outcome, why: String| {
             for (_, _, _, counter) in &defaults {
                 out.count(counter, 0);
             }
@@ -87,7 +86,20 @@ impl Migration for Init {
             out.fails_run = Some(format!(
                 "init threw: {why}; on the deployment the whole mutation rolls back, so nothing of it is kept"
             ));
-            return Ok(out);
+        };
+        if mode == Mode::Original {
+            if let Some(why) = first_rejected(db, &defaults, now)? {
+                threw(&mut out, why);
+                return Ok(out);
+            }
+            // The deployed function is one mutation: count what it reads
+            // and writes against Convex's limits.
+            let (crossing, limit) = replay(db, &defaults, now)?;
+            out.warnings.extend(crossing);
+            if let Some(why) = limit {
+                threw(&mut out, why);
+                return Ok(out);
+            }
         }
         for (table, key_field, rows, counter) in defaults {
             let rows = match mode {
@@ -150,4 +162,68 @@ fn first_rejected(db: &Db, defaults: &[Defaults], now: f64) -> Result<Option<Str
     Ok(definitions
         .into_iter()
         .find_map(|r| db.schema_rejects("modelParameters", &r)))
+}
+
+/// Replays the deployed function's database calls in its order (section 3
+/// of the app's notes), on a first run: `ctx.db.query("configurations")
+/// .first()` (one range, nothing found), an insert per default, then
+/// `ctx.db.query("models").collect()` (one range, every model read, the
+/// new ones included) and an insert per model. The first crossing, as a
+/// report line, and with `--limits enforce` what threw.
+fn replay(db: &Db, defaults: &[Defaults], now: f64) -> Result<(Option<String>, Option<String>)> {
+    let mode = db.limit_mode();
+    if mode == LimitMode::Off {
+        return Ok((None, None));
+    }
+    let mut meter = TxMeter::new(mode);
+    let existing = models(db)?;
+    let sizes = db.collect("models", |m| Some(doc_size(m.fields)))?;
+    let seeded: Vec<&Fields> = defaults
+        .iter()
+        .filter(|(t, ..)| *t == "models")
+        .flat_map(|(_, _, rows, _)| rows.iter().map(|(_, r)| r))
+        .collect();
+    let threw = (|| {
+        meter.range("first configurations", &|| {
+            "its ctx.db.query(\"configurations\").first()".into()
+        })?;
+        for (table, _, rows, _) in defaults {
+            for (key, row) in rows {
+                let at = || format!("the insert of {key} into {table}");
+                meter.write(doc_size_with_system(doc_size(row)), &at)?;
+            }
+        }
+        let read = sizes
+            .iter()
+            .copied()
+            .chain(seeded.iter().map(|r| doc_size_with_system(doc_size(r))));
+        meter.collect("collect models", read, &|| {
+            "its ctx.db.query(\"models\").collect()".into()
+        })?;
+        let definitions = existing
+            .iter()
+            .map(|m| app_data::definition_row(m.model_id.as_ref(), m.model_type.as_deref(), now))
+            .chain(seeded.iter().map(|r| {
+                app_data::definition_row(
+                    r.get("modelId"),
+                    r.get("modelType").and_then(Value::as_str),
+                    now,
+                )
+            }));
+        for (i, row) in definitions.enumerate() {
+            let at = || {
+                format!(
+                    "the insert of model parameters number {}",
+                    thousands(i as u64 + 1)
+                )
+            };
+            meter.write(doc_size_with_system(doc_size(&row)), &at)?;
+        }
+        Ok::<(), String>(())
+    })()
+    .err();
+    let crossing = meter
+        .take_crossing()
+        .map(|c| format!("limits: {}", c.describe("init")));
+    Ok((crossing, threw))
 }

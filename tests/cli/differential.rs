@@ -648,3 +648,56 @@ fn a_collect_past_the_read_limit_fails_the_whole_function_in_both() {
         assert!(r.stderr.contains("Too many bytes read"), "{}", r.stderr);
     }
 }
+
+/// `init` on a first run reads every model after seeding its own three:
+/// with 32,000 models already there that is the 32,001st document read or
+/// more. It has no `try`/`catch`, so with `--limits enforce` the throw ends
+/// the mutation and the run fails, in the transcription and the built-in
+/// alike; with `warn` the built-in reports the crossing and goes on.
+#[test]
+fn init_past_the_read_limit_throws_in_both() {
+    let models: Vec<String> = (0..32_000)
+        .map(|i| big_doc(MODELS, i, r#""modelId":"m","modelType":"hailuo""#))
+        .collect();
+    let files: Vec<(&str, &str)> = FILES.to_vec();
+    let c = case(
+        &[
+            ("models", MODELS, models),
+            ("configurations", CONFIGURATIONS, Vec::new()),
+        ],
+        &files,
+    );
+    let common = ["--json", "-q", "--dry-run"];
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&str> = common.to_vec();
+        args.extend(extra);
+        c.migrate(&args).0
+    };
+    let user = run(&["--limits", "enforce", "user:init"]);
+    let ours = run(&["--limits", "enforce", "--mode", "original", "builtin:init"]);
+    assert_eq!(
+        (user.code, ours.code),
+        (1, 1),
+        "{}\n{}",
+        user.stderr,
+        ours.stderr
+    );
+    for r in [&user, &ours] {
+        assert!(r.stderr.contains("Too many documents read"), "{}", r.stderr);
+    }
+    let warned = run(&["--mode", "original", "builtin:init"]);
+    assert_eq!(warned.code, 0, "{}", warned.stderr);
+    let rep = report(&warned);
+    let line = rep["migrations"][0]["warnings"]["listed"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        line.starts_with("limits: init would read its 32,001st document at its ctx.db.query(\"models\").collect()"),
+        "{line}"
+    );
+    assert_eq!(
+        rep["migrations"][0]["result"]["modelParametersCreated"],
+        json!(32_003)
+    );
+}
