@@ -961,10 +961,7 @@ impl PageHost {
         // not counted.
         let key = format!("query {desc} after {after:?}");
         let at = || format!("db.query of {}", q.table);
-        self.meter.range(&key, &at)?;
-        for size in dropped {
-            self.meter.read(size, &at)?;
-        }
+        self.meter.collect(&key, dropped, &at)?;
         for (_, d) in &docs {
             let id = d.get("_id").and_then(Value::as_str).unwrap_or("");
             self.meter.read(doc_size(d), &|| {
