@@ -408,7 +408,8 @@ pub enum CompressionArg {
     Stored,
     /// Deflate level 1.
     Fast,
-    /// Deflate level 6, as Convex's export.
+    /// Deflate level 5: a quarter faster than level 6 (Convex's export),
+    /// 0.1-2.2% larger.
     Default,
     /// Deflate level 9.
     Best,

@@ -377,21 +377,23 @@ fn flags(name: &[u8]) -> u16 {
 }
 
 /// Deflates one chunk as part of a longer raw stream. Level 9 is not always
-/// smaller than level 6 (zlib's lazy matching can lose), so `best` also
-/// tries level 6 and keeps the smaller: chunks end on a byte boundary and
-/// are primed with raw bytes, so each may take either without changing the
-/// others, and `--compression best` is never larger than the default.
+/// smaller than the lower levels (zlib's lazy matching can lose), so `best`
+/// also tries level 6 and the default level and keeps the smallest: chunks
+/// end on a byte boundary and are primed with raw bytes, so each may take
+/// any of them without changing the others, and `--compression best` is
+/// never larger than the default.
 fn deflate_chunk(data: &[u8], dict: &[u8], level: u32, last: bool) -> io::Result<Vec<u8>> {
-    let out = deflate_at(data, dict, level, last)?;
+    let mut out = deflate_at(data, dict, level, last)?;
     if level <= 6 {
         return Ok(out);
     }
-    let default = deflate_at(data, dict, 6, last)?;
-    Ok(if default.len() < out.len() {
-        default
-    } else {
-        out
-    })
+    for other in [6, super::write::DEFAULT_LEVEL] {
+        let alt = deflate_at(data, dict, other, last)?;
+        if alt.len() < out.len() {
+            out = alt;
+        }
+    }
+    Ok(out)
 }
 
 /// Deflates one chunk at one level: primed with the previous chunk's tail,
@@ -462,9 +464,16 @@ mod tests {
             .collect();
         let nine_alone = deflate_at(&data, &[], 9, true).unwrap();
         assert!(nine_alone.len() > deflate_at(&data, &[], 6, true).unwrap().len());
-        let six = build(Some(6), &data, 2);
         let nine = build(Some(9), &data, 2);
-        assert!(nine.len() <= six.len(), "{} > {}", nine.len(), six.len());
+        for lower in [6, super::super::write::DEFAULT_LEVEL] {
+            let other = build(Some(lower), &data, 2);
+            assert!(
+                nine.len() <= other.len(),
+                "{} > {}",
+                nine.len(),
+                other.len()
+            );
+        }
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(nine)).unwrap();
         let mut got = Vec::new();
         zip.by_index(0).unwrap().read_to_end(&mut got).unwrap();
