@@ -28,8 +28,13 @@ pub mod snapshot;
 pub mod unpack;
 pub mod value;
 
-/// ARCHITECTURE.md's code blocks, compiled by `cargo test` as doctests, so
-/// its "Adding a migration" example keeps compiling as printed.
+/// ARCHITECTURE.md's code blocks, compiled by `cargo test` as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../ARCHITECTURE.md")]
 pub struct ArchitectureDoc;
+
+/// docs/adding-a-migration.md's example, compiled by `cargo test` as a
+/// doctest, so it keeps compiling as printed.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/adding-a-migration.md")]
+pub struct AddingAMigrationDoc;

@@ -153,7 +153,7 @@ pub struct Worker {
     runtime_module: Persistent<Object<'static>>,
     context: Context,
     /// Kept for the worker's life: the context lives in it.
-    _runtime: Runtime,
+    runtime: Runtime,
     host: HostSlot,
     deadline: Rc<Cell<Option<Instant>>>,
     /// The call of the page that runs now.
@@ -194,6 +194,10 @@ impl<'js> rquickjs::IntoJs<'js> for Bridged {
     }
 }
 
+/// The heap size past which a page's allocations run QuickJS's cycle
+/// collector (see [`Worker::run_page`]).
+const PAGE_GC_THRESHOLD: usize = 64 << 20;
+
 impl Worker {
     /// A runtime for `project`, with `now` (milliseconds since 1970) as its
     /// clock.
@@ -232,7 +236,7 @@ impl Worker {
             migrations: RefCell::new(Vec::new()),
             run_page,
             call,
-            _runtime: runtime,
+            runtime,
             context,
             host,
             deadline,
@@ -318,6 +322,12 @@ impl Worker {
             error,
             fatal: false,
         };
+        // QuickJS frees by reference counting and runs its cycle collector
+        // whenever the heap grows to 1.5 times what the last run left; a
+        // page's parsed documents crossed that on most pages (4.4% of a
+        // document-only migration's samples). Reset before each page, the
+        // collector runs only past this much (the memory cap still holds).
+        self.runtime.set_gc_threshold(PAGE_GC_THRESHOLD);
         self.context.with(|ctx| {
             let (migrate_one, table) = self.migration_handle(&ctx, file, export).map_err(abort)?;
             let run = self

@@ -389,7 +389,7 @@ mod tests {
     }
 }
 
-/// The example of ARCHITECTURE.md ("Adding a migration"), run for real.
+/// The example of docs/adding-a-migration.md, run for real.
 #[cfg(test)]
 mod architecture_example {
     use super::*;

@@ -134,6 +134,9 @@ pub type Keep<'a> = &'a dyn Fn(&Map) -> std::result::Result<bool, String>;
 pub type SchemaIndexes = BTreeMap<String, Vec<(String, Vec<String>)>>;
 
 /// One table's rows, copied where they can be read at an offset.
+/// The most bytes one read of a table's scratch copy takes.
+const READ_SPAN: u64 = 1 << 20;
+
 pub struct Rows {
     file: File,
     path: PathBuf,
@@ -158,6 +161,70 @@ impl Rows {
                 source,
             })?;
         Ok(buf)
+    }
+
+    /// The raw text of each of `rows`, in their order. Rows that lie next
+    /// to each other in the file (a page of an index that follows the
+    /// file's order) come in one read.
+    pub fn lines(&self, rows: &[u32]) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::with_capacity(rows.len());
+        let mut i = 0;
+        while i < rows.len() {
+            let (start, _) = self.offsets[rows[i] as usize];
+            let mut j = i + 1;
+            let mut end = self.end_of(rows[i]);
+            while j < rows.len() {
+                let (off, _) = self.offsets[rows[j] as usize];
+                if off != end + 1 || end - start > READ_SPAN {
+                    break;
+                }
+                end = self.end_of(rows[j]);
+                j += 1;
+            }
+            let mut buf = vec![0u8; (end - start) as usize];
+            self.read_at(&mut buf, start)?;
+            for &r in &rows[i..j] {
+                let (off, len) = self.offsets[r as usize];
+                let from = (off - start) as usize;
+                out.push(buf[from..from + len as usize].to_vec());
+            }
+            i = j;
+        }
+        Ok(out)
+    }
+
+    /// Calls `f` with every row's index and text, in file order, reading
+    /// the file in large blocks.
+    pub fn each_line(&self, mut f: impl FnMut(u32, &[u8]) -> Result<()>) -> Result<()> {
+        let mut buf: Vec<u8> = Vec::new();
+        let mut buf_at = 0u64;
+        for (i, &(off, len)) in self.offsets.iter().enumerate() {
+            let end = off + u64::from(len);
+            if off < buf_at || end > buf_at + buf.len() as u64 {
+                let total = self.offsets.last().map_or(0, |&(o, l)| o + u64::from(l));
+                let want = (total - off).min(READ_SPAN.max(u64::from(len)));
+                buf.resize(want as usize, 0);
+                self.read_at(&mut buf, off)?;
+                buf_at = off;
+            }
+            let from = (off - buf_at) as usize;
+            f(i as u32, &buf[from..from + len as usize])?;
+        }
+        Ok(())
+    }
+
+    fn end_of(&self, row: u32) -> u64 {
+        let (off, len) = self.offsets[row as usize];
+        off + u64::from(len)
+    }
+
+    fn read_at(&self, buf: &mut [u8], at: u64) -> Result<()> {
+        self.file
+            .read_exact_at(buf, at)
+            .map_err(|source| Error::Read {
+                path: self.path.clone(),
+                source,
+            })
     }
 
     /// Row `i`, decoded.
@@ -680,6 +747,68 @@ impl Range {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows over a file of `texts`, one per line, with a gap of junk bytes
+    /// before the third, so not every row lies next to the one before.
+    fn rows_of(dir: &Path, texts: &[Vec<u8>]) -> Rows {
+        let path = dir.join("rows.jsonl");
+        let mut data = Vec::new();
+        let mut offsets = Vec::new();
+        for (i, t) in texts.iter().enumerate() {
+            if i == 2 {
+                data.extend_from_slice(b"junk\n");
+            }
+            offsets.push((data.len() as u64, t.len() as u32));
+            data.extend_from_slice(t);
+            data.push(b'\n');
+        }
+        std::fs::write(&path, &data).unwrap();
+        Rows {
+            file: File::open(&path).unwrap(),
+            path,
+            row_ids: vec![None; texts.len()],
+            offsets,
+            by_id: FxHashMap::default(),
+            format: TableFormat::Uniform,
+            number: 10001,
+        }
+    }
+
+    #[test]
+    fn rows_read_together_and_in_blocks_give_each_row_as_read_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        // Short rows, and rows longer than one read, so reads split and
+        // refill at every kind of boundary.
+        let texts: Vec<Vec<u8>> = (0..40u8)
+            .map(|i| {
+                let len = match i % 4 {
+                    0 => 3,
+                    1 => READ_SPAN as usize / 3,
+                    2 => READ_SPAN as usize + 17,
+                    _ => 1,
+                };
+                vec![b'a' + i % 26; len]
+            })
+            .collect();
+        let rows = rows_of(dir.path(), &texts);
+        let alone: Vec<Vec<u8>> = (0..texts.len() as u32)
+            .map(|i| rows.line(i).unwrap())
+            .collect();
+        assert_eq!(alone, texts);
+        let all: Vec<u32> = (0..texts.len() as u32).collect();
+        assert_eq!(rows.lines(&all).unwrap(), texts);
+        let picked = [5u32, 6, 7, 1, 2, 3, 39, 0, 0];
+        let want: Vec<Vec<u8>> = picked.iter().map(|&i| texts[i as usize].clone()).collect();
+        assert_eq!(rows.lines(&picked).unwrap(), want);
+        let mut seen = Vec::new();
+        rows.each_line(|i, line| {
+            assert_eq!(i as usize, seen.len());
+            seen.push(line.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, texts);
+    }
 
     #[test]
     fn values_order_as_convex_orders_them() {

@@ -673,11 +673,14 @@ impl Writes {
             }
             None => &[],
         };
-        let mut base_iter: Box<dyn Iterator<Item = &(IndexKey, u32)>> = if descending {
-            Box::new(base.iter().rev())
-        } else {
-            Box::new(base.iter())
+        // The base's entries in the scan's direction; their rows are read
+        // ahead a window at a time (one read for rows side by side).
+        let base_at = |k: usize| {
+            (k < base.len()).then(|| &base[if descending { base.len() - 1 - k } else { k }])
         };
+        let window = limit.map_or(256, |l| l.clamp(1, 1024));
+        let mut ahead: FxHashMap<u32, Vec<u8>> = FxHashMap::default();
+        let mut base_pos = 0usize;
         // Source B: committed writes, by their current keys.
         self.register_index(number, spec)?;
         let indexes = self
@@ -745,7 +748,7 @@ impl Writes {
         layered.sort_by(|a, b| in_order(&a.0, &b.0));
         let mut written_iter = written_keys.into_iter().peekable();
         let mut layered_iter = layered.into_iter().peekable();
-        let mut next_base = base_iter.next();
+        let mut next_base = base_at(0);
         let mut out = Vec::new();
         loop {
             if limit.is_some_and(|l| out.len() >= l) {
@@ -766,12 +769,23 @@ impl Writes {
             let candidate = match pick {
                 0 => {
                     let (key, row) = next_base.expect("picked");
-                    next_base = base_iter.next();
+                    let at = base_pos;
+                    base_pos += 1;
+                    next_base = base_at(base_pos);
                     if self.is_written(tx, number, &key.id) {
                         continue;
                     }
                     let rows = rows.as_ref().expect("rows of an index");
-                    let line = rows.line(*row)?;
+                    if !ahead.contains_key(row) {
+                        ahead.clear();
+                        let next: Vec<u32> = (at..at + window)
+                            .map_while(base_at)
+                            .filter(|(k, _)| !self.is_written(tx, number, &k.id))
+                            .map(|(_, r)| *r)
+                            .collect();
+                        ahead.extend(next.iter().copied().zip(rows.lines(&next)?));
+                    }
+                    let line = ahead.remove(row).expect("read ahead");
                     tx.base_cache
                         .borrow_mut()
                         .insert((number, key.id), line.clone());
@@ -1105,14 +1119,13 @@ impl Writes {
                 std::io::BufWriter::with_capacity(1 << 20, File::create(&path).map_err(werr)?);
             let mut changes = crate::engine::TableChanges::default();
             if let Some(rows) = self.base.rows(&table)? {
-                for i in 0..rows.len() as u32 {
-                    let line = rows.line(i)?;
+                rows.each_line(|i, line| {
                     let written = rows
                         .id_of(i)
                         .and_then(|id| self.committed.get(&(number, id)).copied());
                     match written {
                         None => {
-                            out.write_all(&line).map_err(werr)?;
+                            out.write_all(line).map_err(werr)?;
                             out.write_all(b"\n").map_err(werr)?;
                         }
                         Some(None) => changes.deleted += 1,
@@ -1122,7 +1135,8 @@ impl Writes {
                             out.write_all(b"\n").map_err(werr)?;
                         }
                     }
-                }
+                    Ok(())
+                })?;
             }
             for id in self.inserted.get(&number).into_iter().flatten() {
                 if let Some(Some(at)) = self.committed.get(&(number, *id)) {
