@@ -17,7 +17,7 @@ use crate::layout::ComponentPath;
 use crate::lines::{Batch, Source, copy_source, scan_source, try_scan_source};
 use crate::progress::Progress;
 use crate::snapshot::Snapshot;
-use crate::value::{self, LegacySchema, TableFormat, Value, check_field_name};
+use crate::value::{self, LegacySchema, Spliced, TableFormat, Value, check_field_name};
 
 /// The fields of a document, system fields included.
 pub type Fields = value::Map;
@@ -575,7 +575,7 @@ impl<'s> Db<'s> {
         insert_into: Option<&str>,
         f: impl Fn(&Doc) -> Result<Effect, String> + Sync,
     ) -> Result<MapResult> {
-        self.map_inner(table, insert_into, None, |_| true, f)
+        self.map_inner(table, insert_into, None, false, |_| true, f)
     }
 
     /// [`Db::map`] that first reads only `filter_fields` (plus `_id` and
@@ -589,7 +589,23 @@ impl<'s> Db<'s> {
         filter: impl Fn(&Doc) -> bool + Sync,
         f: impl Fn(&Doc) -> Result<Effect, String> + Sync,
     ) -> Result<MapResult> {
-        self.map_inner(table, insert_into, Some(filter_fields), filter, f)
+        self.map_inner(table, insert_into, Some(filter_fields), false, filter, f)
+    }
+
+    /// [`Db::map`] for an `f` that reads only `fields` (and `_id`,
+    /// `_creationTime`) and inserts nothing: `f` first sees only those
+    /// fields, and a patch it returns is applied to the row's text, the
+    /// other fields copied as they are (`value::patch_row`), when that is
+    /// exact: a uniform row, no schema enforced, nothing failed. Any other
+    /// document is decoded whole and `f` runs again on it, as in
+    /// [`Db::map`], so `f` must give the same answer on both.
+    pub fn map_patching(
+        &mut self,
+        table: &str,
+        fields: &[&str],
+        f: impl Fn(&Doc) -> Result<Effect, String> + Sync,
+    ) -> Result<MapResult> {
+        self.map_inner(table, None, Some(fields), true, |_| true, f)
     }
 
     fn map_inner(
@@ -597,6 +613,7 @@ impl<'s> Db<'s> {
         table: &str,
         insert_into: Option<&str>,
         filter_fields: Option<&[&str]>,
+        partial: bool,
         filter: impl Fn(&Doc) -> bool + Sync,
         f: impl Fn(&Doc) -> Result<Effect, String> + Sync,
     ) -> Result<MapResult> {
@@ -631,6 +648,7 @@ impl<'s> Db<'s> {
             migration: &self.migration,
             now_ms: self.now_ms,
             enforcer: self.enforcer.as_deref(),
+            partial,
         };
         let progress = self.progress(state, &format!("{}{}: {table}", self.label, self.migration));
         // The (`_creationTime`, `_id`) of the document behind each new row,
@@ -1048,6 +1066,8 @@ struct MapContext<'a> {
     migration: &'a str,
     now_ms: u64,
     enforcer: Option<&'a crate::schema::Enforcer>,
+    /// `f` reads only the filter's fields (see [`Db::map_patching`]).
+    partial: bool,
 }
 
 #[derive(Default)]
@@ -1094,6 +1114,9 @@ fn map_batch(
             if !filter(&doc) {
                 out.out.extend_from_slice(line);
                 out.out.push(b'\n');
+                continue;
+            }
+            if ctx.partial && spliced(&mut out, line, ctx, f(&doc)) {
                 continue;
             }
         }
@@ -1258,6 +1281,50 @@ fn map_batch(
         }
     }
     Ok(out)
+}
+
+/// Applies `effect`, which `f` gave on the row's named fields alone, to the
+/// row's text when nothing but a patch spliced into it is needed (see
+/// [`Db::map_patching`]); false leaves the row to the whole-document path.
+fn spliced(
+    out: &mut MapBatch,
+    line: &[u8],
+    ctx: &MapContext,
+    effect: Result<Effect, String>,
+) -> bool {
+    let Ok(effect) = effect else { return false };
+    if ctx.enforcer.is_some()
+        || !matches!(ctx.format, TableFormat::Uniform)
+        || effect.fails.is_some()
+        || effect.error_after.is_some()
+        || effect.insert.is_some()
+    {
+        return false;
+    }
+    let row = match &effect.change {
+        Change::Keep => None,
+        Change::Patch(patch) if !patch.iter().any(|(k, _)| k.starts_with('_')) => {
+            match value::patch_row(line, patch) {
+                Some(Spliced::Unchanged) => None,
+                Some(Spliced::Row(row)) => Some(row),
+                None => return false,
+            }
+        }
+        _ => return false,
+    };
+    for (i, t) in out.tally.iter_mut().enumerate() {
+        *t += u64::from(effect.tally >> i & 1);
+    }
+    match row {
+        Some(row) => {
+            out.updated += 1;
+            out.out.extend_from_slice(&row);
+        }
+        None => out.out.extend_from_slice(line),
+    }
+    out.out.push(b'\n');
+    out.warnings.extend(effect.warnings);
+    true
 }
 
 /// A failure at a write, with the tally counted before it.
@@ -1696,6 +1763,78 @@ mod tests {
         db.gather_fields("modelParameters", &["videoId"], |_| Some(()))
             .unwrap();
         assert!(db.hinted_ids.lock().unwrap().is_none());
+    }
+
+    /// What a `map` left of `table`: its result and the table's rows.
+    fn mapped(
+        patching: bool,
+        f: &(dyn Fn(&Doc) -> Result<Effect, String> + Sync),
+    ) -> (String, Vec<u8>) {
+        let (dir, path) = crate::generate::test_snapshot(5, 300);
+        let snap = crate::snapshot::Snapshot::open(&path).unwrap();
+        let pre = super::super::preflight(&snap, true).unwrap();
+        let mut db = Db::open(&snap, &pre, 1_754_240_000_000, dir.path(), true).unwrap();
+        db.begin("m");
+        let r = if patching {
+            db.map_patching("videos", &["title", "status", "zzz"], f)
+        } else {
+            db.map("videos", None, f)
+        }
+        .unwrap();
+        let source = db
+            .table_sources()
+            .into_iter()
+            .find(|t| t.name == "videos")
+            .unwrap();
+        let mut rows = Vec::new();
+        for seg in source.segments {
+            let OwnedSegment::File(p) = seg else {
+                panic!("the table was rewritten")
+            };
+            rows.extend(std::fs::read(p).unwrap());
+        }
+        let report = format!(
+            "{} {} {} {} {:?} {:?} {:?}",
+            r.rows, r.updated, r.deleted, r.inserted, r.tally, r.errors, r.warnings
+        );
+        (report, rows)
+    }
+
+    #[test]
+    fn patches_spliced_into_the_text_give_what_the_whole_document_path_gives() {
+        // Every kind of effect, picked by the document's `_id`: keep, a
+        // patch that changes (with a tally and a warning), one that
+        // changes nothing, a failure, and a patch the engine refuses.
+        let f = |d: &Doc| -> Result<Effect, String> {
+            let id = d.id().to_owned();
+            let change = |patch| Effect::change(Change::Patch(patch));
+            match id.as_bytes()[id.len() - 3] % 5 {
+                0 => Ok(Effect::keep()),
+                1 => Ok(Effect {
+                    tally: 0b101,
+                    warnings: vec![format!("changed {id}")],
+                    ..change(vec![
+                        ("title".into(), None),
+                        ("zzz".into(), Some(Value::Int64(7))),
+                        ("status".into(), Some(Value::String("é\n\"".into()))),
+                    ])
+                }),
+                2 => Ok(Effect {
+                    tally: 0b10,
+                    ..change(vec![("status".into(), d.get("status").cloned())])
+                }),
+                3 => Err(format!("refused {id}")),
+                _ => Ok(change(vec![("_id".into(), None)])),
+            }
+        };
+        let whole = mapped(false, &f);
+        let spliced = mapped(true, &f);
+        assert_eq!(whole.0, spliced.0);
+        assert!(whole.1 == spliced.1, "the rewritten rows differ");
+        // Every kind of effect was met.
+        for want in ["changed ", "refused ", "may not change _id"] {
+            assert!(whole.0.contains(want), "{want}: {}", whole.0);
+        }
     }
 
     #[test]

@@ -66,7 +66,15 @@ impl Migration for CleanupVideoFields {
             out.warnings.push(failure);
             return Ok(out);
         }
-        let result = db.map("videos", None, |video| {
+        // `matches` and the patch need only the five fields: the other 30
+        // or so are copied as text, not decoded and encoded again.
+        let fields: Vec<&str> = THUMBNAIL
+            .iter()
+            .chain(&TITLE)
+            .chain(&CDN)
+            .copied()
+            .collect();
+        let result = db.map_patching("videos", &fields, |video| {
             let tally = matches(video);
             if tally == 0 {
                 return Ok(Effect::keep());
