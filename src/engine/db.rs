@@ -575,7 +575,7 @@ impl<'s> Db<'s> {
         insert_into: Option<&str>,
         f: impl Fn(&Doc) -> Result<Effect, String> + Sync,
     ) -> Result<MapResult> {
-        self.map_inner(table, insert_into, None, false, |_| true, f)
+        self.map_inner(table, insert_into, None, None, |_| true, f)
     }
 
     /// [`Db::map`] that first reads only `filter_fields` (plus `_id` and
@@ -589,23 +589,34 @@ impl<'s> Db<'s> {
         filter: impl Fn(&Doc) -> bool + Sync,
         f: impl Fn(&Doc) -> Result<Effect, String> + Sync,
     ) -> Result<MapResult> {
-        self.map_inner(table, insert_into, Some(filter_fields), false, filter, f)
+        self.map_inner(table, insert_into, Some(filter_fields), None, filter, f)
     }
 
-    /// [`Db::map`] for an `f` that reads only `fields` (and `_id`,
-    /// `_creationTime`) and inserts nothing: `f` first sees only those
-    /// fields, and a patch it returns is applied to the row's text, the
+    /// [`Db::map_filtered`] for an `f` that reads only `reads` (and `_id`,
+    /// `_creationTime`): where `filter` passes, `f` first sees only those
+    /// fields. A document it keeps (inserting or not), or fails, is never
+    /// decoded whole; a patch it returns is applied to the row's text, the
     /// other fields copied as they are (`value::patch_row`), when that is
-    /// exact: a uniform row, no schema enforced, nothing failed. Any other
-    /// document is decoded whole and `f` runs again on it, as in
-    /// [`Db::map`], so `f` must give the same answer on both.
-    pub fn map_patching(
+    /// exact: a uniform row, no schema enforced, nothing failed or
+    /// inserted. Any other document is decoded whole and `f` runs again on
+    /// it, as in [`Db::map`], so `f` must give the same answer on both.
+    pub fn map_reading(
         &mut self,
         table: &str,
-        fields: &[&str],
+        insert_into: Option<&str>,
+        filter_fields: &[&str],
+        filter: impl Fn(&Doc) -> bool + Sync,
+        reads: &[&str],
         f: impl Fn(&Doc) -> Result<Effect, String> + Sync,
     ) -> Result<MapResult> {
-        self.map_inner(table, None, Some(fields), true, |_| true, f)
+        self.map_inner(
+            table,
+            insert_into,
+            Some(filter_fields),
+            Some(reads),
+            filter,
+            f,
+        )
     }
 
     fn map_inner(
@@ -613,7 +624,7 @@ impl<'s> Db<'s> {
         table: &str,
         insert_into: Option<&str>,
         filter_fields: Option<&[&str]>,
-        partial: bool,
+        reads: Option<&[&str]>,
         filter: impl Fn(&Doc) -> bool + Sync,
         f: impl Fn(&Doc) -> Result<Effect, String> + Sync,
     ) -> Result<MapResult> {
@@ -640,6 +651,8 @@ impl<'s> Db<'s> {
         let mut failed: Option<Error> = None;
         let filter_names: Option<Vec<&str>> =
             filter_fields.map(|f| f.iter().copied().chain(["_id", "_creationTime"]).collect());
+        let read_names: Option<Vec<&str>> =
+            reads.map(|f| f.iter().copied().chain(["_id", "_creationTime"]).collect());
         let ctx = MapContext {
             format: &state.format,
             prefix_ok: state.prefix_ok,
@@ -648,7 +661,7 @@ impl<'s> Db<'s> {
             migration: &self.migration,
             now_ms: self.now_ms,
             enforcer: self.enforcer.as_deref(),
-            partial,
+            reads: read_names.as_deref(),
         };
         let progress = self.progress(state, &format!("{}{}: {table}", self.label, self.migration));
         // The (`_creationTime`, `_id`) of the document behind each new row,
@@ -1066,8 +1079,9 @@ struct MapContext<'a> {
     migration: &'a str,
     now_ms: u64,
     enforcer: Option<&'a crate::schema::Enforcer>,
-    /// `f` reads only the filter's fields (see [`Db::map_patching`]).
-    partial: bool,
+    /// The only fields `f` reads, with the system fields (see
+    /// [`Db::map_reading`]).
+    reads: Option<&'a [&'a str]>,
 }
 
 #[derive(Default)]
@@ -1116,16 +1130,40 @@ fn map_batch(
                 out.out.push(b'\n');
                 continue;
             }
-            if ctx.partial && spliced(&mut out, line, ctx, f(&doc)) {
+        }
+        // When `f` reads only some fields, an effect that keeps the
+        // document (or a failure) needs nothing more; a patch may be
+        // spliced into the text.
+        let mut known: Option<(Fields, Result<Effect, String>)> = None;
+        if let Some(names) = ctx.reads {
+            let some = decode_some(line, ctx.format, ctx.prefix_ok, names, entry, line_no)?;
+            let effect = f(&Doc {
+                fields: &some,
+                entry,
+                line: line_no,
+            });
+            if spliced(&mut out, line, ctx, &effect) {
                 continue;
             }
+            if effect
+                .as_ref()
+                .map_or(true, |e| matches!(e.change, Change::Keep))
+            {
+                known = Some((some, effect));
+            }
         }
-        let mut fields = decode_line(line, ctx.format, entry, line_no)?;
-        let effect = f(&Doc {
-            fields: &fields,
-            entry,
-            line: line_no,
-        });
+        let (mut fields, effect) = match known {
+            Some(k) => k,
+            None => {
+                let fields = decode_line(line, ctx.format, entry, line_no)?;
+                let effect = f(&Doc {
+                    fields: &fields,
+                    entry,
+                    line: line_no,
+                });
+                (fields, effect)
+            }
+        };
         let key = |fields: &Fields| {
             Doc {
                 fields,
@@ -1285,12 +1323,12 @@ fn map_batch(
 
 /// Applies `effect`, which `f` gave on the row's named fields alone, to the
 /// row's text when nothing but a patch spliced into it is needed (see
-/// [`Db::map_patching`]); false leaves the row to the whole-document path.
+/// [`Db::map_reading`]); false leaves the row to the whole-document path.
 fn spliced(
     out: &mut MapBatch,
     line: &[u8],
     ctx: &MapContext,
-    effect: Result<Effect, String>,
+    effect: &Result<Effect, String>,
 ) -> bool {
     let Ok(effect) = effect else { return false };
     if ctx.enforcer.is_some()
@@ -1323,7 +1361,7 @@ fn spliced(
         None => out.out.extend_from_slice(line),
     }
     out.out.push(b'\n');
-    out.warnings.extend(effect.warnings);
+    out.warnings.extend(effect.warnings.iter().cloned());
     true
 }
 
@@ -1775,23 +1813,28 @@ mod tests {
         let pre = super::super::preflight(&snap, true).unwrap();
         let mut db = Db::open(&snap, &pre, 1_754_240_000_000, dir.path(), true).unwrap();
         db.begin("m");
+        let into = Some("modelParameters");
+        // A filter that passes most documents.
+        let some = |d: &Doc| !d.id().ends_with('a');
         let r = if patching {
-            db.map_patching("videos", &["title", "status", "zzz"], f)
+            db.map_reading("videos", into, &[], some, &["title", "status", "zzz"], f)
         } else {
-            db.map("videos", None, f)
+            db.map_filtered("videos", into, &[], some, f)
         }
         .unwrap();
-        let source = db
-            .table_sources()
-            .into_iter()
-            .find(|t| t.name == "videos")
-            .unwrap();
         let mut rows = Vec::new();
-        for seg in source.segments {
-            let OwnedSegment::File(p) = seg else {
-                panic!("the table was rewritten")
-            };
-            rows.extend(std::fs::read(p).unwrap());
+        for table in ["videos", "modelParameters"] {
+            let source = db
+                .table_sources()
+                .into_iter()
+                .find(|t| t.name == table)
+                .unwrap();
+            for seg in source.segments {
+                match seg {
+                    OwnedSegment::File(p) => rows.extend(std::fs::read(p).unwrap()),
+                    OwnedSegment::Entry(_) => assert_eq!(table, "modelParameters"),
+                }
+            }
         }
         let report = format!(
             "{} {} {} {} {:?} {:?} {:?}",
@@ -1801,15 +1844,37 @@ mod tests {
     }
 
     #[test]
-    fn patches_spliced_into_the_text_give_what_the_whole_document_path_gives() {
+    fn maps_on_named_fields_give_what_the_whole_document_path_gives() {
         // Every kind of effect, picked by the document's `_id`: keep, a
         // patch that changes (with a tally and a warning), one that
         // changes nothing, a failure, and a patch the engine refuses.
         let f = |d: &Doc| -> Result<Effect, String> {
             let id = d.id().to_owned();
             let change = |patch| Effect::change(Change::Patch(patch));
-            match id.as_bytes()[id.len() - 3] % 5 {
+            match id.as_bytes()[id.len() - 3] % 7 {
                 0 => Ok(Effect::keep()),
+                // Too long for the splice to be sure of the size limit: the
+                // whole document is patched instead.
+                6 => Ok(Effect {
+                    warnings: vec![format!("long {id}")],
+                    ..change(vec![(
+                        "title".into(),
+                        Some(Value::String("x".repeat(120_000))),
+                    )])
+                }),
+                5 => {
+                    let mut row = Fields::new();
+                    row.insert("videoId".into(), Value::String(id.clone()));
+                    if let Some(status) = d.get("status") {
+                        row.insert("status".into(), status.clone());
+                    }
+                    Ok(Effect {
+                        insert: Some(row),
+                        tally: 0b1000,
+                        warnings: vec![format!("inserted for {id}")],
+                        ..Effect::keep()
+                    })
+                }
                 1 => Ok(Effect {
                     tally: 0b101,
                     warnings: vec![format!("changed {id}")],
@@ -1832,7 +1897,12 @@ mod tests {
         assert_eq!(whole.0, spliced.0);
         assert!(whole.1 == spliced.1, "the rewritten rows differ");
         // Every kind of effect was met.
-        for want in ["changed ", "refused ", "may not change _id"] {
+        for want in [
+            "changed ",
+            "refused ",
+            "may not change _id",
+            "inserted for ",
+        ] {
             assert!(whole.0.contains(want), "{want}: {}", whole.0);
         }
     }

@@ -74,27 +74,34 @@ impl Migration for CleanupVideoFields {
             .chain(&CDN)
             .copied()
             .collect();
-        let result = db.map_patching("videos", &fields, |video| {
-            let tally = matches(video);
-            if tally == 0 {
-                return Ok(Effect::keep());
-            }
-            let mut patch = vec![("updatedAt".to_owned(), Some(now.clone()))];
-            if mode == Mode::Fixed {
-                let removed = THUMBNAIL.iter().chain(&TITLE).chain(&CDN);
-                patch.extend(removed.map(|f| (f.to_string(), None)));
-            }
-            Ok(Effect {
-                tally,
-                // The original counts before it patches: a patch the
-                // schema refuses is counted as removed and as an error.
-                counts_before_write: mode == Mode::Original,
-                // With --limits enforce, the patch that crosses a limit
-                // throws inside the per-video try/catch.
-                fails: replayed.failure(video.id()).map(|f| f.message.clone()),
-                ..Effect::change(Change::Patch(patch))
-            })
-        })?;
+        let result = db.map_reading(
+            "videos",
+            None,
+            &[],
+            |_| true,
+            &fields,
+            |video| {
+                let tally = matches(video);
+                if tally == 0 {
+                    return Ok(Effect::keep());
+                }
+                let mut patch = vec![("updatedAt".to_owned(), Some(now.clone()))];
+                if mode == Mode::Fixed {
+                    let removed = THUMBNAIL.iter().chain(&TITLE).chain(&CDN);
+                    patch.extend(removed.map(|f| (f.to_string(), None)));
+                }
+                Ok(Effect {
+                    tally,
+                    // The original counts before it patches: a patch the
+                    // schema refuses is counted as removed and as an error.
+                    counts_before_write: mode == Mode::Original,
+                    // With --limits enforce, the patch that crosses a limit
+                    // throws inside the per-video try/catch.
+                    fails: replayed.failure(video.id()).map(|f| f.message.clone()),
+                    ..Effect::change(Change::Patch(patch))
+                })
+            },
+        )?;
         out.result.push(("success", true.into()));
         out.count("thumbnailFieldsRemoved", result.tally[0])
             .count("titleFieldsRemoved", result.tally[1])

@@ -86,17 +86,34 @@ impl Migration for MigrateVideoParameters {
             let key = set_key(video.get("_id"));
             !key.is_some_and(|k| migrated.contains(&k)) || failing.contains_key(video.id())
         };
-        let result = db.map_filtered("videos", Some("modelParameters"), &[], pending, |video| {
-            if let Some(f) = failing.get(video.id()) {
-                return Err(f.message.clone());
-            }
-            let (row, warnings) = parameter_row(video, mode)?;
-            Ok(Effect {
-                insert: Some(row),
-                warnings,
-                ..Effect::keep()
-            })
-        })?;
+        // `pending` reads only `_id`, `parameter_row` only these: the rest
+        // of a video is never decoded.
+        let reads = [
+            "prompt",
+            "duration",
+            "quality",
+            "generationSettings",
+            "model",
+            "createdAt",
+        ];
+        let result = db.map_reading(
+            "videos",
+            Some("modelParameters"),
+            &[],
+            pending,
+            &reads,
+            |video| {
+                if let Some(f) = failing.get(video.id()) {
+                    return Err(f.message.clone());
+                }
+                let (row, warnings) = parameter_row(video, mode)?;
+                Ok(Effect {
+                    insert: Some(row),
+                    warnings,
+                    ..Effect::keep()
+                })
+            },
+        )?;
         let mut out = Outcome::default();
         let errors = result.errors.len() as u64;
         out.result.push(("success", true.into()));
