@@ -1270,9 +1270,7 @@ fn map_batch(
         });
         match applied {
             Err((reason, counted)) => {
-                for (i, t) in out.tally.iter_mut().enumerate() {
-                    *t += u64::from(counted >> i & 1);
-                }
+                add_tally(&mut out.tally, counted);
                 out.errors.push(DocError {
                     table: ctx.table.to_owned(),
                     id: key(&fields),
@@ -1291,9 +1289,7 @@ fn map_batch(
                         stack: None,
                     });
                 }
-                for (i, t) in out.tally.iter_mut().enumerate() {
-                    *t += u64::from(tally >> i & 1);
-                }
+                add_tally(&mut out.tally, tally);
                 match change {
                     None => {
                         out.out.extend_from_slice(line);
@@ -1341,18 +1337,15 @@ fn spliced(
     }
     let row = match &effect.change {
         Change::Keep => None,
-        Change::Patch(patch) if !patch.iter().any(|(k, _)| k.starts_with('_')) => {
-            match value::patch_row(line, patch) {
-                Some(Spliced::Unchanged) => None,
-                Some(Spliced::Row(row)) => Some(row),
-                None => return false,
-            }
-        }
+        // `patch_row` leaves system and other `_` fields to the whole path.
+        Change::Patch(patch) => match value::patch_row(line, patch) {
+            Some(Spliced::Unchanged) => None,
+            Some(Spliced::Row(row)) => Some(row),
+            None => return false,
+        },
         _ => return false,
     };
-    for (i, t) in out.tally.iter_mut().enumerate() {
-        *t += u64::from(effect.tally >> i & 1);
-    }
+    add_tally(&mut out.tally, effect.tally);
     match row {
         Some(row) => {
             out.updated += 1;
@@ -1363,6 +1356,14 @@ fn spliced(
     out.out.push(b'\n');
     out.warnings.extend(effect.warnings.iter().cloned());
     true
+}
+
+/// Adds one to each counter of `tally` whose bit is set in `bits`
+/// ([`Effect::tally`]).
+fn add_tally(tally: &mut [u64; 8], bits: u8) {
+    for (i, t) in tally.iter_mut().enumerate() {
+        *t += u64::from(bits >> i & 1);
+    }
 }
 
 /// A failure at a write, with the tally counted before it.
@@ -1847,7 +1848,8 @@ mod tests {
     fn maps_on_named_fields_give_what_the_whole_document_path_gives() {
         // Every kind of effect, picked by the document's `_id`: keep, a
         // patch that changes (with a tally and a warning), one that
-        // changes nothing, a failure, and a patch the engine refuses.
+        // changes nothing, one too long to splice, an insert, a failure,
+        // and a patch the engine refuses.
         let f = |d: &Doc| -> Result<Effect, String> {
             let id = d.id().to_owned();
             let change = |patch| Effect::change(Change::Patch(patch));

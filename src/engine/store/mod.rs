@@ -133,10 +133,10 @@ pub type Keep<'a> = &'a dyn Fn(&Map) -> std::result::Result<bool, String>;
 /// The indexes of a schema, per table: (name, fields).
 pub type SchemaIndexes = BTreeMap<String, Vec<(String, Vec<String>)>>;
 
-/// One table's rows, copied where they can be read at an offset.
 /// The most bytes one read of a table's scratch copy takes.
 const READ_SPAN: u64 = 1 << 20;
 
+/// One table's rows, copied where they can be read at an offset.
 pub struct Rows {
     file: File,
     path: PathBuf,
@@ -154,12 +154,7 @@ impl Rows {
     pub fn line(&self, i: u32) -> Result<Vec<u8>> {
         let (off, len) = self.offsets[i as usize];
         let mut buf = vec![0u8; len as usize];
-        self.file
-            .read_exact_at(&mut buf, off)
-            .map_err(|source| Error::Read {
-                path: self.path.clone(),
-                source,
-            })?;
+        self.read_at(&mut buf, off)?;
         Ok(buf)
     }
 
@@ -196,12 +191,12 @@ impl Rows {
     /// Calls `f` with every row's index and text, in file order, reading
     /// the file in large blocks.
     pub fn each_line(&self, mut f: impl FnMut(u32, &[u8]) -> Result<()>) -> Result<()> {
+        let total = self.offsets.last().map_or(0, |&(o, l)| o + u64::from(l));
         let mut buf: Vec<u8> = Vec::new();
         let mut buf_at = 0u64;
         for (i, &(off, len)) in self.offsets.iter().enumerate() {
             let end = off + u64::from(len);
             if off < buf_at || end > buf_at + buf.len() as u64 {
-                let total = self.offsets.last().map_or(0, |&(o, l)| o + u64::from(l));
                 let want = (total - off).min(READ_SPAN.max(u64::from(len)));
                 buf.resize(want as usize, 0);
                 self.read_at(&mut buf, off)?;
