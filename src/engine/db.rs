@@ -103,6 +103,11 @@ pub struct Effect {
     pub change: Change,
     /// A new document (without system fields) for the map's insert table.
     pub insert: Option<Fields>,
+    /// A new document for the map's insert table made of these fields of
+    /// this one, as they are (absent ones stay absent): the same as the
+    /// `insert` of those fields, but one the engine may copy from the row's
+    /// text without decoding it. At most one of the two is set.
+    pub copy_into: Option<&'static [&'static str]>,
     pub warnings: Vec<String>,
     /// Bit `i` set adds one to [`MapResult::tally`]`[i]`: counters a
     /// migration keeps per document (applied only if the document's effect
@@ -127,6 +132,7 @@ impl Effect {
         Effect {
             change: Change::Keep,
             insert: None,
+            copy_into: None,
             warnings: Vec::new(),
             tally: 0,
             counts_before_write: false,
@@ -596,10 +602,12 @@ impl<'s> Db<'s> {
     /// `_creationTime`): where `filter` passes, `f` first sees only those
     /// fields. A document it keeps (inserting or not), or fails, is never
     /// decoded whole; a patch it returns is applied to the row's text, the
-    /// other fields copied as they are (`value::patch_row`), when that is
-    /// exact: a uniform row, no schema enforced, nothing failed or
-    /// inserted. Any other document is decoded whole and `f` runs again on
-    /// it, as in [`Db::map`], so `f` must give the same answer on both.
+    /// other fields copied as they are (`value::patch_row`), and a delete
+    /// or an [`Effect::copy_into`] needs only the text
+    /// (`value::row_of_fields`), when that is exact: uniform rows, no
+    /// schema enforced, nothing failed. Any other document is decoded whole
+    /// and `f` runs again on it, as in [`Db::map`], so `f` must give the
+    /// same answer on both.
     pub fn map_reading(
         &mut self,
         table: &str,
@@ -617,6 +625,17 @@ impl<'s> Db<'s> {
             filter,
             f,
         )
+    }
+
+    /// [`Db::map_reading`] without a filter: `f` sees every document.
+    pub fn map_reading_all(
+        &mut self,
+        table: &str,
+        insert_into: Option<&str>,
+        reads: &[&str],
+        f: impl Fn(&Doc) -> Result<Effect, String> + Sync,
+    ) -> Result<MapResult> {
+        self.map_inner(table, insert_into, None, Some(reads), |_| true, f)
     }
 
     fn map_inner(
@@ -1142,13 +1161,18 @@ fn map_batch(
                 entry,
                 line: line_no,
             });
-            if spliced(&mut out, line, ctx, &effect) {
+            let doc = Doc {
+                fields: &some,
+                entry,
+                line: line_no,
+            };
+            if spliced(&mut out, line, &doc, ctx, &effect) {
                 continue;
             }
-            if effect
-                .as_ref()
-                .map_or(true, |e| matches!(e.change, Change::Keep))
-            {
+            // A copy needs the fields `f` did not read.
+            if effect.as_ref().map_or(true, |e| {
+                matches!(e.change, Change::Keep) && e.copy_into.is_none()
+            }) {
                 known = Some((some, effect));
             }
         }
@@ -1191,7 +1215,20 @@ fn map_batch(
                 Some(why) => Err((why, counted)),
                 None => Ok(()),
             };
-            let insert = match (effect.insert, ctx.target) {
+            let copied = |names: &[&str]| -> Fields {
+                names
+                    .iter()
+                    .filter_map(|&n| fields.get(n).map(|v| (n.to_owned(), v.clone())))
+                    .collect()
+            };
+            let new = match (effect.insert, effect.copy_into) {
+                (Some(_), Some(_)) => {
+                    return Err(("internal: two inserts for one document".into(), 0));
+                }
+                (new, None) => new,
+                (None, Some(names)) => Some(copied(names)),
+            };
+            let insert = match (new, ctx.target) {
                 // `_creationTime` is a stand-in until the pass is done.
                 (Some(new), Some(target)) => {
                     rejects(&target.table, &new)?;
@@ -1323,6 +1360,7 @@ fn map_batch(
 fn spliced(
     out: &mut MapBatch,
     line: &[u8],
+    some: &Doc,
     ctx: &MapContext,
     effect: &Result<Effect, String>,
 ) -> bool {
@@ -1335,25 +1373,66 @@ fn spliced(
     {
         return false;
     }
-    let row = match &effect.change {
-        Change::Keep => None,
-        // `patch_row` leaves system and other `_` fields to the whole path.
-        Change::Patch(patch) => match value::patch_row(line, patch) {
-            Some(Spliced::Unchanged) => None,
-            Some(Spliced::Row(row)) => Some(row),
-            None => return false,
-        },
+    // The copied row, as `new_row` would encode the copied fields.
+    let copy = match (effect.copy_into, ctx.target) {
+        (None, _) => None,
+        (Some(names), Some(target)) if matches!(target.format, TableFormat::Uniform) => {
+            let key = some.key();
+            let internal = new_internal_id(
+                ctx.migration,
+                &target.table,
+                &key,
+                ctx.now_ms,
+                &target.existing,
+            );
+            let id = DocumentId::new(target.number, internal).encode();
+            let id = serde_json::to_vec(&id).expect("a string encodes");
+            let mut time = Vec::new();
+            value::write_float(creation_time_for(ctx.now_ms, 0), &mut time);
+            let system: [(&str, &[u8]); 2] = [("_creationTime", &time), ("_id", &id)];
+            match value::row_of_fields(line, names, &system) {
+                Some(row) => Some((row, internal, key)),
+                None => return false,
+            }
+        }
         _ => return false,
     };
+    enum Then {
+        Same,
+        New(Vec<u8>),
+        Gone,
+    }
+    let then = match &effect.change {
+        Change::Keep => Then::Same,
+        Change::Delete => Then::Gone,
+        // `patch_row` leaves system and other `_` fields to the whole path.
+        Change::Patch(patch) => match value::patch_row(line, patch) {
+            Some(Spliced::Unchanged) => Then::Same,
+            Some(Spliced::Row(row)) => Then::New(row),
+            None => return false,
+        },
+        Change::Replace(_) => return false,
+    };
     add_tally(&mut out.tally, effect.tally);
-    match row {
-        Some(row) => {
+    match then {
+        Then::New(row) => {
             out.updated += 1;
             out.out.extend_from_slice(&row);
+            out.out.push(b'\n');
         }
-        None => out.out.extend_from_slice(line),
+        Then::Same => {
+            out.out.extend_from_slice(line);
+            out.out.push(b'\n');
+        }
+        Then::Gone => out.deleted += 1,
     }
-    out.out.push(b'\n');
+    if let Some((row, internal, key)) = copy {
+        out.inserted += 1;
+        out.insert_keys.push((creation_time(some.fields), key));
+        out.inserts.extend_from_slice(&row);
+        out.inserts.push(b'\n');
+        out.new_ids.push(internal);
+    }
     out.warnings.extend(effect.warnings.iter().cloned());
     true
 }
@@ -1849,12 +1928,27 @@ mod tests {
         // Every kind of effect, picked by the document's `_id`: keep, a
         // patch that changes (with a tally and a warning), one that
         // changes nothing, one too long to splice, an insert, a failure,
-        // and a patch the engine refuses.
+        // a patch the engine refuses, a delete, and copies of fields `f`
+        // did not read (with a delete, a keep, and an error after it).
+        const COPIED: &[&str] = &["status", "model", "title", "absent", "createdAt"];
         let f = |d: &Doc| -> Result<Effect, String> {
             let id = d.id().to_owned();
             let change = |patch| Effect::change(Change::Patch(patch));
-            match id.as_bytes()[id.len() - 3] % 7 {
+            match id.as_bytes()[id.len() - 3] % 10 {
                 0 => Ok(Effect::keep()),
+                7 => Ok(Effect {
+                    copy_into: Some(COPIED),
+                    tally: 0b10000,
+                    warnings: vec![format!("moved {id}")],
+                    ..Effect::change(Change::Delete)
+                }),
+                8 => Ok(Effect {
+                    copy_into: Some(COPIED),
+                    error_after: (id.as_bytes()[id.len() - 2].is_multiple_of(2))
+                        .then(|| format!("after {id}")),
+                    ..Effect::keep()
+                }),
+                9 => Ok(Effect::change(Change::Delete)),
                 // Too long for the splice to be sure of the size limit: the
                 // whole document is patched instead.
                 6 => Ok(Effect {
@@ -1904,9 +1998,14 @@ mod tests {
             "refused ",
             "may not change _id",
             "inserted for ",
+            "moved ",
+            "after ",
         ] {
             assert!(whole.0.contains(want), "{want}: {}", whole.0);
         }
+        // Copied rows carry the fields `f` did not read.
+        let text = String::from_utf8_lossy(&spliced.1);
+        assert!(text.contains(r#""model":"#), "no copied row");
     }
 
     #[test]

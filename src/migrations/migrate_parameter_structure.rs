@@ -26,19 +26,26 @@ fn is_old_structure(row: &Doc) -> bool {
     row.truthy("videoId") && row.truthy("parameters")
 }
 
-/// The `videoParameters` row a per-video row becomes: the same fields,
+/// The fields of a per-video row its `videoParameters` row is made of,
 /// copied as they are (absent ones stay absent).
+const MOVED_FIELDS: &[&str] = &[
+    "videoId",
+    "modelId",
+    "parameters",
+    "parameterMapping",
+    "createdAt",
+];
+
+/// What the migration reads of a row to decide what to do with it: the
+/// moved row is copied by the engine ([`Effect::copy_into`]).
+const READS: &[&str] = &["videoId", "parameters"];
+
+/// The `videoParameters` row a per-video row becomes.
 fn moved_row(row: &Doc) -> Fields {
-    [
-        "videoId",
-        "modelId",
-        "parameters",
-        "parameterMapping",
-        "createdAt",
-    ]
-    .into_iter()
-    .filter_map(|f| row.get(f).map(|v| (f.to_owned(), v.clone())))
-    .collect()
+    MOVED_FIELDS
+        .iter()
+        .filter_map(|&f| row.get(f).map(|v| (f.to_owned(), v.clone())))
+        .collect()
 }
 
 impl Migration for MigrateParameterStructure {
@@ -79,7 +86,8 @@ impl Migration for MigrateParameterStructure {
                     out.count("migratedRecords", 0).count("errors", 0);
                     return Ok(out);
                 }
-                db.map("modelParameters", Some("videoParameters"), |row| {
+                let into = Some("videoParameters");
+                db.map_reading_all("modelParameters", into, READS, |row| {
                     let old = is_old_structure(row);
                     // With --limits enforce, the write that crosses a limit
                     // throws inside the per-row try/catch: at the insert
@@ -87,7 +95,7 @@ impl Migration for MigrateParameterStructure {
                     // counted, and stays.
                     Ok(match replayed.failure(row.id()) {
                         Some(f) if f.after_first_write => Effect {
-                            insert: Some(moved_row(row)),
+                            copy_into: Some(MOVED_FIELDS),
                             tally: MOVED,
                             error_after: Some(f.message.clone()),
                             ..Effect::keep()
@@ -97,7 +105,7 @@ impl Migration for MigrateParameterStructure {
                             ..Effect::keep()
                         },
                         None => Effect {
-                            insert: old.then(|| moved_row(row)),
+                            copy_into: old.then_some(MOVED_FIELDS),
                             tally: if old { MOVED } else { 0 },
                             ..Effect::change(Change::Delete)
                         },
@@ -125,7 +133,8 @@ impl Migration for MigrateParameterStructure {
                         (!seen.insert(video)).then_some(row)
                     })
                     .collect();
-                db.map("modelParameters", Some("videoParameters"), |row| {
+                let into = Some("videoParameters");
+                db.map_reading_all("modelParameters", into, READS, |row| {
                     if !row.truthy("videoId") {
                         return Ok(Effect::keep()); // a per-model definition row
                     }
@@ -134,7 +143,7 @@ impl Migration for MigrateParameterStructure {
                     } else if duplicates.contains(&doc_key(row)) {
                         (None, DUPLICATE)
                     } else {
-                        (Some(moved_row(row)), MOVED)
+                        (Some(MOVED_FIELDS), MOVED)
                     };
                     let warnings = if tally == INVALID {
                         vec![format!(
@@ -148,7 +157,7 @@ impl Migration for MigrateParameterStructure {
                         Vec::new()
                     };
                     Ok(Effect {
-                        insert,
+                        copy_into: insert,
                         tally,
                         warnings,
                         ..Effect::change(Change::Delete)

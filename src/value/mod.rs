@@ -24,7 +24,7 @@ pub use map::Map;
 pub(crate) use scan::TopLevel;
 pub use scan::{Skimmed, skim_object, top_level_value};
 pub use shape::{LegacySchema, Shape};
-pub use splice::{Spliced, patch_row};
+pub use splice::{Spliced, patch_row, row_of_fields};
 
 /// A Convex value. Object keys are kept sorted bytewise, which is the order
 /// Convex stores and exports them in.

@@ -126,6 +126,61 @@ pub fn patch_row(line: &[u8], patch: &[(String, Option<Value>)]) -> Option<Splic
     Some(Spliced::Row(out))
 }
 
+/// The row a new document made of some of `line`'s fields encodes to (the
+/// uniform format): the `system` fields (`_creationTime` and `_id`, given
+/// encoded) and the fields of `line` named in `names`, copied as they are
+/// (absent ones stay absent). `None` when only a full decode can say: a row
+/// [`patch_row`] would leave to it, or a name that is not a plain field.
+pub fn row_of_fields(line: &[u8], names: &[&str], system: &[(&str, &[u8])]) -> Option<Vec<u8>> {
+    if names
+        .iter()
+        .any(|n| n.starts_with('_') || check_field_name(n).is_err())
+    {
+        return None;
+    }
+    let mut picked: Vec<(&[u8], &[u8])> = system.iter().map(|(k, v)| (k.as_bytes(), *v)).collect();
+    let mut previous: Option<&[u8]> = None;
+    let mut walk = TopLevel::new(line);
+    for (key, span, plain) in &mut walk {
+        if !plain
+            || previous.is_some_and(|p| p >= key)
+            || (key.first() == Some(&b'_') && key != b"_id" && key != b"_creationTime")
+        {
+            return None;
+        }
+        previous = Some(key);
+        if names.iter().any(|n| n.as_bytes() == key) {
+            picked.push((key, &line[span]));
+        }
+    }
+    if walk.unusual {
+        return None;
+    }
+    picked.sort_by(|a, b| a.0.cmp(b.0));
+    if picked.windows(2).any(|w| w[0].0 == w[1].0) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(line.len());
+    out.push(b'{');
+    for (i, (key, value)) in picked.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Plain keys (checked above, or the system fields' names) need no
+        // escapes.
+        out.push(b'"');
+        out.extend_from_slice(key);
+        out.extend_from_slice(b"\":");
+        out.extend_from_slice(value);
+    }
+    out.push(b'}');
+    // As in `patch_row`: a short row is certainly within the size limit.
+    if picked.len() > MAX_OBJECT_FIELDS || out.len().saturating_mul(9) > MAX_DOCUMENT_SIZE {
+        return None;
+    }
+    Some(out)
+}
+
 /// True when a field's old text `old` and the new encoding `new` are the
 /// same value (the texts differ, but the row may spell the same value
 /// another way, `1.50` for `1.5`).
@@ -236,6 +291,44 @@ mod tests {
             ),
             Some(Spliced::Unchanged)
         );
+    }
+
+    #[test]
+    fn a_copied_row_is_the_row_its_copied_values_encode_to() {
+        let rows = [
+            r#"{"_creationTime":1.5,"_id":"j97x","a":1.0,"b":"x","n":{"k":[1,2.0]},"z":null}"#,
+            r#"{"_creationTime":1.5,"_id":"j97x"}"#,
+            r#"{"A":true,"_creationTime":1.5,"_id":"j97x","m":5,"s":"é\n\"q\""}"#,
+        ];
+        let system: [(&str, &[u8]); 2] = [("_creationTime", b"2.5"), ("_id", br#""k57y""#)];
+        for row in rows {
+            for names in [&["a", "n", "s", "A"][..], &["z", "m"], &[], &["nope"]] {
+                let old = doc(row);
+                let mut new: Map = names
+                    .iter()
+                    .filter_map(|&n| old.get(n).map(|v| (n.to_owned(), v.clone())))
+                    .collect();
+                new.insert("_creationTime".into(), Value::Float64(2.5));
+                new.insert("_id".into(), Value::String("k57y".into()));
+                let want = encode_document(&Value::Object(new), &TableFormat::Uniform).unwrap();
+                let got = row_of_fields(row.as_bytes(), names, &system);
+                assert_eq!(got, Some(want), "{row} {names:?}");
+            }
+        }
+        // What only a full decode can say.
+        for (row, names) in [
+            (&br#"{"b":1.0,"a":1.0}"#[..], &["a"][..]),
+            (br#"{"\u0061":1.0}"#, &["a"]),
+            (br#"{"_x":1.0}"#, &["a"]),
+            (br#"{"a":1.0"#, &["a"]),
+            (br#"{"a":1.0}"#, &["_id"]),
+            (br#"{"a":1.0}"#, &["$a"]),
+        ] {
+            let got = row_of_fields(row, names, &system);
+            assert_eq!(got, None, "{}", String::from_utf8_lossy(row));
+        }
+        let long = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_DOCUMENT_SIZE / 9));
+        assert_eq!(row_of_fields(long.as_bytes(), &["a"], &system), None);
     }
 
     #[test]
