@@ -75,6 +75,11 @@ impl Doc<'_> {
         self.fields.get(field).is_some_and(Value::is_truthy)
     }
 
+    /// Its `_creationTime` as [`Db::collect`] orders by it (0 when absent).
+    pub fn creation_time(&self) -> f64 {
+        creation_time(self.fields)
+    }
+
     /// What identifies the document in reports: its `_id`, or entry and line.
     pub fn key(&self) -> String {
         match self.id() {
@@ -474,6 +479,18 @@ impl<'s> Db<'s> {
         Ok(found.into_iter().map(|((), t)| t).collect())
     }
 
+    /// [`Db::gather_fields`] that hands each result, in file order, to
+    /// `each` instead of keeping them all.
+    pub fn each_fields<T: Send>(
+        &self,
+        table: &str,
+        fields: &[&str],
+        f: impl Fn(&Doc) -> Option<T> + Sync,
+        mut each: impl FnMut(T),
+    ) -> Result<()> {
+        self.scan_docs_into(table, Some(fields), |_| (), f, |((), t)| each(t))
+    }
+
     /// Counts documents: bit `i` of `f`'s result adds one to counter `i`.
     /// Returns the row count and the counters.
     /// Reads only `fields` (see [`Db::collect_fields`]).
@@ -503,12 +520,25 @@ impl<'s> Db<'s> {
         key: impl Fn(&Doc) -> K + Sync,
         f: impl Fn(&Doc) -> Option<T> + Sync,
     ) -> Result<Vec<(K, T)>> {
+        let mut keyed: Vec<(K, T)> = Vec::new();
+        self.scan_docs_into(table, only, key, f, |kt| keyed.push(kt))?;
+        Ok(keyed)
+    }
+
+    /// [`Db::scan_docs`] handing each result, in file order, to `sink`.
+    fn scan_docs_into<K: Send, T: Send>(
+        &self,
+        table: &str,
+        only: Option<&[&str]>,
+        key: impl Fn(&Doc) -> K + Sync,
+        f: impl Fn(&Doc) -> Option<T> + Sync,
+        mut sink: impl FnMut((K, T)),
+    ) -> Result<()> {
         let names: Option<Vec<&str>> =
             only.map(|o| o.iter().copied().chain(["_id", "_creationTime"]).collect());
         let Some(state) = self.tables.get(table) else {
-            return Ok(Vec::new());
+            return Ok(());
         };
-        let mut keyed: Vec<(K, T)> = Vec::new();
         let progress = self.progress(state, &format!("{}reading {table}", self.label));
         // The hinted table's IDs, as the insert target's own pass reads them;
         // `None` once a row's `_id` is not a string (that pass decides then).
@@ -554,7 +584,7 @@ impl<'s> Db<'s> {
                     Ok((out, batch_ids))
                 },
                 |(v, batch_ids)| {
-                    keyed.extend(v);
+                    v.into_iter().for_each(&mut sink);
                     match (&mut ids, batch_ids) {
                         (Some(all), Some(batch_ids)) => all.extend(batch_ids),
                         _ => ids = None,
@@ -566,7 +596,7 @@ impl<'s> Db<'s> {
         if let Some(ids) = ids {
             *self.hinted_ids.lock().expect("not poisoned") = Some((table.to_owned(), ids));
         }
-        Ok(keyed)
+        Ok(())
     }
 
     /// Calls `f` on every document of `table` in parallel and applies what it

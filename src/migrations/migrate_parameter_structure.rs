@@ -114,25 +114,14 @@ impl Migration for MigrateParameterStructure {
             }
             Mode::Fixed => {
                 db.will_insert_into("videoParameters");
-                // Which per-video rows are duplicates: the video already has a
-                // videoParameters row, or an earlier row (in _creationTime
-                // order) of the same video moves first.
-                let mut seen: HashSet<SetKey> = db
+                // The videos that already have a videoParameters row.
+                let has_row: HashSet<SetKey> = db
                     .gather_fields("videoParameters", &["videoId"], |r| {
                         set_key(r.get("videoId"))
                     })?
                     .into_iter()
                     .collect();
-                let duplicates: HashSet<SetKey> = db
-                    .collect_fields("modelParameters", &["videoId", "parameters"], |r| {
-                        is_old_structure(r).then(|| (set_key(r.get("videoId")), doc_key(r)))
-                    })?
-                    .into_iter()
-                    .filter_map(|(video, row)| {
-                        let video = video.expect("truthy videoId is present");
-                        (!seen.insert(video)).then_some(row)
-                    })
-                    .collect();
+                let duplicates = duplicates(db, &has_row)?;
                 let into = Some("videoParameters");
                 db.map_reading_all("modelParameters", into, READS, |row| {
                     if !row.truthy("videoId") {
@@ -175,6 +164,66 @@ impl Migration for MigrateParameterStructure {
         out.errors = result.errors;
         Ok(out)
     }
+}
+
+/// The per-video rows that are not moved: the video already has a
+/// `videoParameters` row (in `has_row`), or an earlier row of the same video,
+/// in `collect()`'s (`_creationTime`, `_id`) order, moves first. The rows
+/// are read in file order and only each video's first row is kept, so no
+/// table-sized sort or list of keys is made.
+fn duplicates(db: &Db, has_row: &HashSet<SetKey>) -> Result<HashSet<SetKey>> {
+    use std::collections::hash_map::Entry;
+    let id_text = |row: &SetKey, has_id: bool| {
+        if has_id {
+            row.to_string()
+        } else {
+            String::new()
+        }
+    };
+    let mut first: rustc_hash::FxHashMap<SetKey, (f64, SetKey, bool)> = Default::default();
+    let mut duplicates = HashSet::default();
+    let old_row = |r: &Doc| {
+        is_old_structure(r).then(|| {
+            let video = set_key(r.get("videoId")).expect("truthy videoId is present");
+            // `collect()` breaks ties by the `_id` text, "" when there is
+            // none; `doc_key` spells a string `_id` as it is.
+            let has_id = r.get("_id").and_then(|v| v.as_str()).is_some();
+            (video, r.creation_time(), doc_key(r), has_id)
+        })
+    };
+    let fields = &["videoId", "parameters"];
+    db.each_fields(
+        "modelParameters",
+        fields,
+        old_row,
+        |(video, time, row, has_id)| {
+            if has_row.contains(&video) {
+                duplicates.insert(row);
+                return;
+            }
+            match first.entry(video) {
+                Entry::Vacant(slot) => {
+                    slot.insert((time, row, has_id));
+                }
+                Entry::Occupied(mut slot) => {
+                    let (t, r, h) = slot.get();
+                    // Strictly earlier; on a tie the row first in the file
+                    // stays first, as the stable sort of `collect()` keeps it.
+                    let earlier = time
+                        .total_cmp(t)
+                        .then_with(|| id_text(&row, has_id).cmp(&id_text(r, *h)))
+                        .is_lt();
+                    if earlier {
+                        let (_, later, _) = slot.insert((time, row, has_id));
+                        duplicates.insert(later);
+                    } else {
+                        duplicates.insert(row);
+                    }
+                }
+            }
+        },
+    )?;
+    Ok(duplicates)
 }
 
 /// Replays the deployed function's database calls in its order (section

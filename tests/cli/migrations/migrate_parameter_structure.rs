@@ -142,6 +142,52 @@ fn fixed_keeps_definitions_and_drops_duplicates_and_invalid_rows() {
 }
 
 #[test]
+fn fixed_moves_each_videos_first_row_in_creation_order_not_file_order() {
+    // Two rows of video 7 share a _creationTime: the lower _id (as text)
+    // comes first, as `collect()` orders them.
+    let (a, b) = (id(MODEL_PARAMETERS, 20), id(MODEL_PARAMETERS, 21));
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    let row = |video: u8, time: f64, id: &str, tag: &str| {
+        let mut r = per_video(video, json!({ "prompt": tag }));
+        r["_creationTime"] = json!(time);
+        r["_id"] = json!(id);
+        r
+    };
+    let rows = [
+        row(7, 3e12, &id(MODEL_PARAMETERS, 30), "7: latest"),
+        row(7, 1e12, &high, "7: tie, higher _id"),
+        row(7, 1e12, &low, "7: tie, lower _id"),
+        row(8, 5e12, &id(MODEL_PARAMETERS, 31), "8: later"),
+        row(8, 2e12, &id(MODEL_PARAMETERS, 32), "8: earlier"),
+        row(
+            4,
+            1e12,
+            &id(MODEL_PARAMETERS, 33),
+            "4: has a videoParameters row",
+        ),
+    ];
+    let (_d, m) = run_on(
+        &[
+            table("modelParameters", MODEL_PARAMETERS, &rows),
+            video_parameters(),
+        ],
+        &["migrateParameterStructure"],
+    );
+    assert_eq!(m.run.code, 0, "{}", m.run.stderr);
+    assert_eq!(
+        m.result(0),
+        &json!({"success": true, "migratedRecords": 2, "errors": 0, "duplicatesDropped": 4, "invalidDropped": 0})
+    );
+    let mut moved: Vec<String> = m
+        .docs("videoParameters")
+        .iter()
+        .filter_map(|r| r["parameters"]["prompt"].as_str().map(str::to_owned))
+        .collect();
+    moved.sort();
+    assert_eq!(moved, ["7: tie, lower _id", "8: earlier", "app"]);
+}
+
+#[test]
 fn creates_video_parameters_when_missing() {
     let videos = table("videos", VIDEOS, &[json!({"model": "m"})]);
     let (_d, m) = run_on(
