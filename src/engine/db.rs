@@ -716,7 +716,7 @@ impl<'s> Db<'s> {
         // The (`_creationTime`, `_id`) of the document behind each new row,
         // in file order: new rows get their `_creationTime`s in that order
         // once the pass is done.
-        let mut insert_keys: Vec<(f64, String)> = Vec::new();
+        let mut insert_keys: Vec<(f64, SourceKey)> = Vec::new();
         for (source, entry) in self.sources(table, state) {
             let mut consumed: u64 = 0;
             scan_source(
@@ -780,6 +780,9 @@ impl<'s> Db<'s> {
             done_sources.push(source);
         }
         progress.finish();
+        // What `f` and `filter` own (a migration's lookup sets) is not
+        // needed for the rest.
+        drop((f, filter));
         if let Some(mut f) = out_file {
             f.flush().map_err(werr(&out_path))?;
         }
@@ -1141,7 +1144,7 @@ struct MapBatch {
     inserts: Vec<u8>,
     new_ids: Vec<[u8; 16]>,
     /// The (`_creationTime`, `_id`) of the source of each new row.
-    insert_keys: Vec<(f64, String)>,
+    insert_keys: Vec<(f64, SourceKey)>,
     rows: u64,
     updated: u64,
     deleted: u64,
@@ -1372,7 +1375,8 @@ fn map_batch(
                 if let Some((bytes, internal, _)) = insert {
                     out.inserted += 1;
                     // System fields are never patched: these are the source's.
-                    out.insert_keys.push((creation_time(&fields), key(&fields)));
+                    out.insert_keys
+                        .push((creation_time(&fields), SourceKey::new(key(&fields))));
                     out.inserts.extend_from_slice(&bytes);
                     out.inserts.push(b'\n');
                     out.new_ids.push(internal);
@@ -1458,7 +1462,8 @@ fn spliced(
     }
     if let Some((row, internal, key)) = copy {
         out.inserted += 1;
-        out.insert_keys.push((creation_time(some.fields), key));
+        out.insert_keys
+            .push((creation_time(some.fields), SourceKey::new(key)));
         out.inserts.extend_from_slice(&row);
         out.inserts.push(b'\n');
         out.new_ids.push(internal);
@@ -1507,6 +1512,32 @@ fn start_rewrite(
     Ok(f)
 }
 
+/// What a new row's source document is known by for ordering: its `_id`,
+/// or its report key when it has none. A canonical ID (the only form that
+/// decodes) is kept as its table number and bytes, so a map inserting
+/// millions of rows holds no string per row; it orders as its text.
+#[derive(Debug)]
+enum SourceKey {
+    Id(u32, [u8; 16]),
+    Text(Box<str>),
+}
+
+impl SourceKey {
+    fn new(key: String) -> SourceKey {
+        match DocumentId::decode(&key) {
+            Ok(id) => SourceKey::Id(id.table_number, id.internal),
+            Err(_) => SourceKey::Text(key.into()),
+        }
+    }
+
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            SourceKey::Id(table, internal) => DocumentId::new(*table, *internal).encode().into(),
+            SourceKey::Text(text) => text.as_ref().into(),
+        }
+    }
+}
+
 /// Copies the new rows of a map from `from` to `to`, giving each the
 /// `_creationTime` `now + (seq_base + rank)` steps, where rank orders the rows
 /// by the (`_creationTime`, `_id`) of the documents that made them (file
@@ -1514,7 +1545,7 @@ fn start_rewrite(
 fn set_creation_times(
     from: &Path,
     to: &Path,
-    keys: &[(f64, String)],
+    keys: &[(f64, SourceKey)],
     now_ms: u64,
     seq_base: u64,
 ) -> Result<()> {
@@ -1523,7 +1554,7 @@ fn set_creation_times(
     order.sort_by(|&a, &b| {
         let (ka, kb) = (&keys[a as usize], &keys[b as usize]);
         ka.0.total_cmp(&kb.0)
-            .then_with(|| ka.1.cmp(&kb.1))
+            .then_with(|| ka.1.text().cmp(&kb.1.text()))
             .then(a.cmp(&b))
     });
     let mut rank = vec![0u32; keys.len()];

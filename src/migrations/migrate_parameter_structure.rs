@@ -113,17 +113,11 @@ impl Migration for MigrateParameterStructure {
                 })?
             }
             Mode::Fixed => {
-                db.will_insert_into("videoParameters");
-                // The videos that already have a videoParameters row.
-                let has_row: HashSet<SetKey> = db
-                    .gather_fields("videoParameters", &["videoId"], |r| {
-                        set_key(r.get("videoId"))
-                    })?
-                    .into_iter()
-                    .collect();
-                let duplicates = duplicates(db, &has_row)?;
+                let duplicates = duplicates(db)?;
                 let into = Some("videoParameters");
-                db.map_reading_all("modelParameters", into, READS, |row| {
+                // `move`: the set goes with the closure, freed once the
+                // pass is done.
+                db.map_reading_all("modelParameters", into, READS, move |row| {
                     if !row.truthy("videoId") {
                         return Ok(Effect::keep()); // a per-model definition row
                     }
@@ -166,12 +160,13 @@ impl Migration for MigrateParameterStructure {
     }
 }
 
-/// The per-video rows that are not moved: the video already has a
-/// `videoParameters` row (in `has_row`), or an earlier row of the same video,
-/// in `collect()`'s (`_creationTime`, `_id`) order, moves first. The rows
-/// are read in file order and only each video's first row is kept, so no
-/// table-sized sort or list of keys is made.
-fn duplicates(db: &Db, has_row: &HashSet<SetKey>) -> Result<HashSet<SetKey>> {
+/// The per-video rows that are not moved: an earlier row of the same
+/// video, in `collect()`'s (`_creationTime`, `_id`) order, moves first, or
+/// the video already has a `videoParameters` row. The rows are read in file
+/// order and only each video's first row is kept, so no table-sized sort or
+/// list of keys is made; `videoParameters` is read after, so that its set
+/// and the map of first rows do not both grow at once.
+fn duplicates(db: &mut Db) -> Result<HashSet<SetKey>> {
     use std::collections::hash_map::Entry;
     let id_text = |row: &SetKey, has_id: bool| {
         if has_id {
@@ -197,10 +192,6 @@ fn duplicates(db: &Db, has_row: &HashSet<SetKey>) -> Result<HashSet<SetKey>> {
         fields,
         old_row,
         |(video, time, row, has_id)| {
-            if has_row.contains(&video) {
-                duplicates.insert(row);
-                return;
-            }
             match first.entry(video) {
                 Entry::Vacant(slot) => {
                     slot.insert((time, row, has_id));
@@ -223,6 +214,20 @@ fn duplicates(db: &Db, has_row: &HashSet<SetKey>) -> Result<HashSet<SetKey>> {
             }
         },
     )?;
+    // The videos that already have a videoParameters row: their first rows
+    // are not moved either.
+    db.will_insert_into("videoParameters");
+    let has_row: HashSet<SetKey> = db
+        .gather_fields("videoParameters", &["videoId"], |r| {
+            set_key(r.get("videoId"))
+        })?
+        .into_iter()
+        .collect();
+    for (video, (_, row, _)) in first {
+        if has_row.contains(&video) {
+            duplicates.insert(row);
+        }
+    }
     Ok(duplicates)
 }
 

@@ -82,7 +82,8 @@ impl Migration for MigrateVideoParameters {
             return Ok(out);
         }
         let failing = &metered.failing;
-        let pending = |video: &Doc| {
+        // `move`: the set goes with the filter, freed once the pass is done.
+        let pending = move |video: &Doc| {
             let key = set_key(video.get("_id"));
             !key.is_some_and(|k| migrated.contains(&k)) || failing.contains_key(video.id())
         };
