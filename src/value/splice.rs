@@ -332,6 +332,51 @@ mod tests {
     }
 
     #[test]
+    fn copied_rows_of_generated_tables_are_the_rows_their_values_encode_to() {
+        use crate::lines::{Source, scan_source};
+        let (_dir, path) = crate::generate::test_snapshot(7, 200);
+        let snap = crate::snapshot::Snapshot::open(&path).unwrap();
+        let system: [(&str, &[u8]); 2] = [("_creationTime", b"1.5"), ("_id", br#""x""#)];
+        let mut checked = 0;
+        for (i, entry) in snap.archive.entries().iter().enumerate() {
+            if !entry.name.ends_with("/documents.jsonl") || entry.name.starts_with('_') {
+                continue;
+            }
+            let mut lines: Vec<Vec<u8>> = Vec::new();
+            let progress = crate::progress::Progress::hidden();
+            let source = Source::Entry(&snap.archive, i);
+            let each = |b: &crate::lines::Batch| -> Vec<Vec<u8>> {
+                b.lines().map(|(_, l)| l.to_vec()).collect()
+            };
+            scan_source(source, &progress, each, |v| lines.extend(v)).unwrap();
+            for (n, line) in lines.iter().enumerate() {
+                let old = doc(std::str::from_utf8(line).unwrap());
+                let all: Vec<&str> = old
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|k| !k.starts_with('_'))
+                    .collect();
+                let every_other: Vec<&str> = all.iter().copied().skip(n % 2).step_by(2).collect();
+                for names in [all.clone(), every_other, vec![], vec!["absent"]] {
+                    let Some(got) = row_of_fields(line, &names, &system) else {
+                        continue;
+                    };
+                    let mut new: Map = names
+                        .iter()
+                        .filter_map(|&k| old.get(k).map(|v| (k.to_owned(), v.clone())))
+                        .collect();
+                    new.insert("_creationTime".into(), Value::Float64(1.5));
+                    new.insert("_id".into(), Value::String("x".into()));
+                    let want = encode_document(&Value::Object(new), &TableFormat::Uniform).unwrap();
+                    assert!(got == want, "{} row {}", entry.name, n + 1);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 1000, "only {checked} rows copied");
+    }
+
+    #[test]
     fn anything_unsure_goes_to_the_full_path() {
         let row = br#"{"_creationTime":1.5,"_id":"j97x","a":1.0}"#;
         let set = |k: &str, v: Value| vec![(k.to_owned(), Some(v))];
