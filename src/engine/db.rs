@@ -75,6 +75,11 @@ impl Doc<'_> {
         self.fields.get(field).is_some_and(Value::is_truthy)
     }
 
+    /// The fields named, as they are (absent ones stay absent).
+    pub fn pick(&self, names: &[&str]) -> Fields {
+        pick_fields(self.fields, names)
+    }
+
     /// Its `_creationTime` as [`Db::collect`] orders by it (0 when absent).
     pub fn creation_time(&self) -> f64 {
         creation_time(self.fields)
@@ -1248,18 +1253,12 @@ fn map_batch(
                 Some(why) => Err((why, counted)),
                 None => Ok(()),
             };
-            let copied = |names: &[&str]| -> Fields {
-                names
-                    .iter()
-                    .filter_map(|&n| fields.get(n).map(|v| (n.to_owned(), v.clone())))
-                    .collect()
-            };
             let new = match (effect.insert, effect.copy_into) {
                 (Some(_), Some(_)) => {
                     return Err(("internal: two inserts for one document".into(), 0));
                 }
                 (new, None) => new,
-                (None, Some(names)) => Some(copied(names)),
+                (None, Some(names)) => Some(pick_fields(&fields, names)),
             };
             let insert = match (new, ctx.target) {
                 // `_creationTime` is a stand-in until the pass is done.
@@ -1801,6 +1800,14 @@ fn decode_some(
     }
     value::decode_fields_of_valid_json(line, format, names)
         .map_err(|e| Error::line(entry, line_no, e))
+}
+
+/// The fields named of a document, as they are (absent ones stay absent).
+fn pick_fields(fields: &Fields, names: &[&str]) -> Fields {
+    names
+        .iter()
+        .filter_map(|&n| fields.get(n).map(|v| (n.to_owned(), v.clone())))
+        .collect()
 }
 
 fn creation_time(fields: &Fields) -> f64 {

@@ -11,7 +11,7 @@
 use rustc_hash::FxHashSet as HashSet;
 
 use super::{Migration, Mode, Outcome, SetKey, doc_key, set_key};
-use crate::engine::{Change, Db, Doc, Effect, Fields};
+use crate::engine::{Change, Db, Doc, Effect};
 use crate::error::Result;
 use crate::limits::{LimitMode, Replayed, TxMeter, doc_size, doc_size_with_system, thousands};
 
@@ -39,14 +39,6 @@ const MOVED_FIELDS: &[&str] = &[
 /// What the migration reads of a row to decide what to do with it: the
 /// moved row is copied by the engine ([`Effect::copy_into`]).
 const READS: &[&str] = &["videoId", "parameters"];
-
-/// The `videoParameters` row a per-video row becomes.
-fn moved_row(row: &Doc) -> Fields {
-    MOVED_FIELDS
-        .iter()
-        .filter_map(|&f| row.get(f).map(|v| (f.to_owned(), v.clone())))
-        .collect()
-}
 
 impl Migration for MigrateParameterStructure {
     fn name(&self) -> &'static str {
@@ -241,7 +233,8 @@ fn replay(db: &Db) -> Result<Replayed> {
         return Ok(Replayed::off());
     }
     let rows = db.collect("modelParameters", |r| {
-        let moved = is_old_structure(r).then(|| doc_size_with_system(doc_size(&moved_row(r))));
+        let moved =
+            is_old_structure(r).then(|| doc_size_with_system(doc_size(&r.pick(MOVED_FIELDS))));
         Some((r.id().to_owned(), doc_size(r.fields), moved))
     })?;
     let mut meter = TxMeter::new(mode);

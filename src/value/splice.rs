@@ -78,10 +78,7 @@ pub fn patch_row(line: &[u8], patch: &[(String, Option<Value>)]) -> Option<Splic
     let mut previous: Option<&[u8]> = None;
     let mut walk = TopLevel::new(line);
     for (key, span, plain) in &mut walk {
-        if !plain
-            || previous.is_some_and(|p| p >= key)
-            || (key.first() == Some(&b'_') && key != b"_id" && key != b"_creationTime")
-        {
+        if !in_canonical_order(previous, key, plain) {
             return None;
         }
         previous = Some(key);
@@ -142,10 +139,7 @@ pub fn row_of_fields(line: &[u8], names: &[&str], system: &[(&str, &[u8])]) -> O
     let mut previous: Option<&[u8]> = None;
     let mut walk = TopLevel::new(line);
     for (key, span, plain) in &mut walk {
-        if !plain
-            || previous.is_some_and(|p| p >= key)
-            || (key.first() == Some(&b'_') && key != b"_id" && key != b"_creationTime")
-        {
+        if !in_canonical_order(previous, key, plain) {
             return None;
         }
         previous = Some(key);
@@ -179,6 +173,15 @@ pub fn row_of_fields(line: &[u8], names: &[&str], system: &[(&str, &[u8])]) -> O
         return None;
     }
     Some(out)
+}
+
+/// Whether `key` may follow `previous` in a row as Convex writes it: a
+/// plain key, after the previous one in byte order, and no `_` field other
+/// than the system ones.
+fn in_canonical_order(previous: Option<&[u8]>, key: &[u8], plain: bool) -> bool {
+    plain
+        && previous.is_none_or(|p| p < key)
+        && (key.first() != Some(&b'_') || key == b"_id" || key == b"_creationTime")
 }
 
 /// True when a field's old text `old` and the new encoding `new` are the
