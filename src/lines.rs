@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use crate::archive::Archive;
@@ -15,7 +16,7 @@ use crate::progress::Progress;
 
 /// Bytes per batch: large enough to amortize scheduling, small enough to
 /// keep a window of batches in a few tens of MiB.
-const BATCH_BYTES: usize = 1 << 20;
+pub const BATCH_BYTES: usize = 1 << 20;
 
 /// A run of whole lines from one entry.
 #[derive(Debug, Default)]
@@ -89,8 +90,25 @@ pub fn scan_source<B: Send>(
     source: Source<'_>,
     progress: &Progress,
     per_batch: impl Fn(&Batch) -> B + Sync,
+    merge: impl FnMut(B),
+) -> Result<()> {
+    let never = AtomicBool::new(false);
+    scan_source_until(source, progress, BATCH_BYTES, &never, per_batch, merge)
+}
+
+/// [`scan_source`] in batches of about `batch_bytes` (whole lines), that
+/// stops reading once `stop` is set (by `per_batch` or `merge`): the
+/// batches read before it still merge, in order; the rest of the source is
+/// not read.
+pub fn scan_source_until<B: Send>(
+    source: Source<'_>,
+    progress: &Progress,
+    batch_bytes: usize,
+    stop: &AtomicBool,
+    per_batch: impl Fn(&Batch) -> B + Sync,
     mut merge: impl FnMut(B),
 ) -> Result<()> {
+    let go_on = || !stop.load(Ordering::Relaxed);
     if rayon::current_num_threads() == 1 {
         // One thread means one: decompress and process in turn, here.
         // One buffer, reused batch after batch.
@@ -99,11 +117,12 @@ pub fn scan_source<B: Send>(
             read_batches(
                 r,
                 progress,
+                batch_bytes,
                 || spare.take(),
                 |batch| {
                     merge(per_batch(&batch));
                     spare.set(batch.data);
-                    true
+                    go_on()
                 },
             )
         });
@@ -123,8 +142,9 @@ pub fn scan_source<B: Send>(
                 read_batches(
                     r,
                     progress,
+                    batch_bytes,
                     || free_rx.try_recv().unwrap_or_default(),
-                    |batch| tx.send(batch).is_ok(),
+                    |batch| go_on() && tx.send(batch).is_ok(),
                 )
             })
         });
@@ -236,6 +256,7 @@ pub const MAX_LINE_BYTES: usize = 8 << 20;
 fn read_batches(
     r: &mut dyn Read,
     progress: &Progress,
+    batch_bytes: usize,
     mut buffer: impl FnMut() -> Vec<u8>,
     mut each: impl FnMut(Batch) -> bool,
 ) -> std::io::Result<()> {
@@ -245,7 +266,7 @@ fn read_batches(
         let mut data = buffer();
         let start = carry.len();
         // Old bytes are overwritten; only growth is zeroed.
-        data.resize(start + BATCH_BYTES, 0);
+        data.resize(start + batch_bytes, 0);
         data[..start].copy_from_slice(&carry);
         carry.clear();
         let mut filled = start;
@@ -258,7 +279,7 @@ fn read_batches(
         }
         progress.inc((filled - start) as u64);
         data.truncate(filled);
-        let mut eof = filled < start + BATCH_BYTES;
+        let mut eof = filled < start + batch_bytes;
         // The carry holds no newline; look only at what is new.
         let mut searched = start;
         let mut cut = memchr::memrchr(b'\n', &data[searched..]).map(|c| searched + c);
@@ -321,6 +342,46 @@ fn too_long(line: usize) -> std::io::Error {
 mod tests {
     use super::*;
 
+    /// A stop set by a batch ends the reading: the batches merged are a
+    /// prefix of the file, in order, on one thread and on several.
+    #[test]
+    fn a_stop_ends_the_scan_after_a_prefix_of_the_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rows.jsonl");
+        let line = format!("{}\n", "x".repeat(1023));
+        std::fs::write(&path, line.repeat(64 * 40)).unwrap();
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let stop = AtomicBool::new(false);
+            let mut merged = Vec::new();
+            pool.install(|| {
+                scan_source_until(
+                    Source::File(&path),
+                    &Progress::hidden(),
+                    64 << 10,
+                    &stop,
+                    |b| {
+                        if b.first_line > 64 * 3 {
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                        b.first_line
+                    },
+                    |first| merged.push(first),
+                )
+            })
+            .unwrap();
+            let whole: Vec<usize> = (0..40).map(|i| 1 + 64 * i).collect();
+            assert!(
+                merged.len() >= 4 && merged.len() < 40,
+                "{threads}: {merged:?}"
+            );
+            assert_eq!(merged, whole[..merged.len()], "{threads} threads");
+        }
+    }
+
     #[test]
     fn batch_lines_number_from_first_line() {
         let b = Batch {
@@ -357,6 +418,7 @@ mod tests {
             read_batches(
                 &mut &input[..],
                 &Progress::hidden(),
+                BATCH_BYTES,
                 || match reuse {
                     true => spare
                         .borrow_mut()
@@ -389,10 +451,16 @@ mod tests {
 
     fn batches_of(input: &[u8]) -> std::io::Result<Vec<Batch>> {
         let mut out = Vec::new();
-        read_batches(&mut &input[..], &Progress::hidden(), Vec::new, |b| {
-            out.push(b);
-            true
-        })?;
+        read_batches(
+            &mut &input[..],
+            &Progress::hidden(),
+            BATCH_BYTES,
+            Vec::new,
+            |b| {
+                out.push(b);
+                true
+            },
+        )?;
         Ok(out)
     }
 
@@ -424,6 +492,7 @@ mod tests {
         let err = read_batches(
             &mut endless.take(1 << 40),
             &Progress::hidden(),
+            BATCH_BYTES,
             Vec::new,
             |_| true,
         )

@@ -6,6 +6,7 @@ use rustc_hash::FxHashSet as HashSet;
 use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -14,7 +15,7 @@ use super::Preflight;
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::layout::ComponentPath;
-use crate::lines::{Batch, Source, copy_source, scan_source, try_scan_source};
+use crate::lines::{Batch, Source, copy_source, scan_source, scan_source_until, try_scan_source};
 use crate::progress::Progress;
 use crate::snapshot::Snapshot;
 use crate::value::{self, LegacySchema, Spliced, TableFormat, Value, check_field_name};
@@ -824,6 +825,160 @@ impl<'s> Db<'s> {
         Ok(result)
     }
 
+    /// A table's number and row format, and whether its rows' prefixes
+    /// tell their system fields (see [`system_prefix`]), if the run has the
+    /// table.
+    pub fn table_format(&self, table: &str) -> Option<(u32, TableFormat, bool)> {
+        self.tables
+            .get(table)
+            .map(|s| (s.number, s.format.clone(), s.prefix_ok))
+    }
+
+    /// Streams the rows of `table` in file order, batch by batch and in
+    /// parallel, through `per_batch`, which gives the rows to replace (by
+    /// their index in the batch, with their new text) and a result that
+    /// `merge` takes in file order. The replaced rows go into a new file,
+    /// the others are copied as they are; nothing changes in the `Db` until
+    /// [`Db::install_rewrite`]. Setting `stop` ends the pass early (what it
+    /// wrote is then of no use).
+    pub fn rewrite_rows<B: Send>(
+        &mut self,
+        table: &str,
+        batch_bytes: usize,
+        stop: &AtomicBool,
+        per_batch: impl Fn(&[&[u8]]) -> Result<(Vec<(usize, Vec<u8>)>, B)> + Sync,
+        mut merge: impl FnMut(B),
+    ) -> Result<Rewrite> {
+        let path = self.temp_path(&self.temp_files, "rewrite");
+        self.temp_files += 1;
+        let mut rewrite = Rewrite {
+            path,
+            written: false,
+            updated: 0,
+        };
+        let Some(state) = self.tables.get(table) else {
+            return Ok(rewrite);
+        };
+        let werr = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::Write { path, source }
+        };
+        let progress = self.progress(state, &format!("{}{}: {table}", self.label, self.migration));
+        let mut out_file: Option<BufWriter<File>> = None;
+        let mut done_sources: Vec<Source<'_>> = Vec::new();
+        let mut failed: Option<Error> = None;
+        for (source, _) in self.sources(table, state) {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let mut consumed: u64 = 0;
+            scan_source_until(
+                source,
+                &progress,
+                batch_bytes,
+                stop,
+                |batch| -> Result<Option<RewriteBatch<B>>> {
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(None);
+                    }
+                    let lines: Vec<&[u8]> = batch.lines().map(|(_, l)| l).collect();
+                    let (mut changed, b) = per_batch(&lines)?;
+                    let updated = changed.len() as u64;
+                    let mut out = Vec::new();
+                    if updated > 0 {
+                        changed.sort_by_key(|(i, _)| *i);
+                        out.reserve(batch.data.len() + 64);
+                        let mut next = changed.into_iter().peekable();
+                        for (i, line) in lines.iter().enumerate() {
+                            match next.next_if(|(at, _)| *at == i) {
+                                Some((_, row)) => out.extend_from_slice(&row),
+                                None => out.extend_from_slice(line),
+                            }
+                            out.push(b'\n');
+                        }
+                    } else {
+                        // Only needed once an earlier batch changed a row.
+                        out.extend_from_slice(&batch.data);
+                        if out.last().is_some_and(|b| *b != b'\n') {
+                            out.push(b'\n');
+                        }
+                    }
+                    Ok(Some(RewriteBatch {
+                        input_len: batch.data.len() as u64,
+                        updated,
+                        out,
+                        result: b,
+                    }))
+                },
+                |r| {
+                    if failed.is_some() {
+                        return;
+                    }
+                    let RewriteBatch {
+                        input_len,
+                        updated,
+                        out,
+                        result: b,
+                    } = match r {
+                        Ok(Some(r)) => r,
+                        Ok(None) => return,
+                        Err(e) => {
+                            failed = Some(e);
+                            stop.store(true, Ordering::Relaxed);
+                            return;
+                        }
+                    };
+                    if out_file.is_none() && updated > 0 {
+                        rewrite.written = true;
+                        match start_rewrite(&rewrite.path, &done_sources, source, consumed) {
+                            Ok(f) => out_file = Some(f),
+                            Err(e) => {
+                                failed = Some(e);
+                                stop.store(true, Ordering::Relaxed);
+                                return;
+                            }
+                        }
+                    }
+                    consumed += input_len;
+                    rewrite.updated += updated;
+                    if let Some(f) = &mut out_file
+                        && let Err(e) = f.write_all(&out)
+                    {
+                        failed = Some(Error::Write {
+                            path: rewrite.path.clone(),
+                            source: e,
+                        });
+                        stop.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    merge(b);
+                },
+            )?;
+            if let Some(e) = failed.take() {
+                return Err(e);
+            }
+            done_sources.push(source);
+        }
+        progress.finish();
+        if let Some(mut f) = out_file {
+            f.flush().map_err(werr(&rewrite.path))?;
+        }
+        Ok(rewrite)
+    }
+
+    /// Makes a finished [`Db::rewrite_rows`] pass of `table` its content.
+    pub fn install_rewrite(&mut self, table: &str, mut rewrite: Rewrite) {
+        if rewrite.updated == 0 || !self.tables.contains_key(table) {
+            return;
+        }
+        self.forget_ids(table);
+        rewrite.written = false;
+        let state = self.tables.get_mut(table).expect("checked above");
+        state.segments = vec![Segment::File(rewrite.path.clone())];
+        state.touched = true;
+        self.changes.entry(table.to_owned()).or_default().updated += rewrite.updated;
+    }
+
     /// Inserts documents (fields without `_id` and `_creationTime`) into
     /// `table`, creating it if needed, one after the other. `key` names the
     /// source of each row; the new `_id` derives from it. Returns each new
@@ -1482,6 +1637,42 @@ fn add_tally(tally: &mut [u64; 8], bits: u8) {
 /// A failure at a write, with the tally counted before it.
 fn at_write<T>(r: Result<T, String>, counted: u8) -> Result<T, (String, u8)> {
     r.map_err(|e| (e, counted))
+}
+
+/// `_creationTime` (a Float64) and `_id` of a uniform row, read from its
+/// start when it begins as Convex exports rows (see `SystemPrefix`). Only
+/// for a table whose `prefix_ok` is set ([`Db::table_format`]).
+pub(crate) fn system_prefix(line: &[u8]) -> Option<(f64, &str)> {
+    let p = SystemPrefix::read(line)?;
+    p.float_literal.then_some((p.creation_time, p.id))
+}
+
+/// One batch of a [`Db::rewrite_rows`] pass: its length in the source, the
+/// rows it replaced, its rows as they are to be written, what `per_batch`
+/// gave.
+struct RewriteBatch<B> {
+    input_len: u64,
+    updated: u64,
+    out: Vec<u8>,
+    result: B,
+}
+
+/// A table's rows as [`Db::rewrite_rows`] wrote them, until installed; its
+/// file is removed if it never is.
+#[derive(Debug)]
+pub struct Rewrite {
+    path: PathBuf,
+    written: bool,
+    /// How many rows it replaced.
+    pub updated: u64,
+}
+
+impl Drop for Rewrite {
+    fn drop(&mut self) {
+        if self.written {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 /// Opens the rewritten table file and copies into it the rows before the

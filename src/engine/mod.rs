@@ -12,7 +12,7 @@ mod output;
 mod preflight;
 pub mod store;
 
-pub use db::{Change, Db, Doc, DocError, Effect, Fields, MapResult, TableChanges};
+pub use db::{Change, Db, Doc, DocError, Effect, Fields, MapResult, Rewrite, TableChanges};
 pub use output::write_snapshot;
 pub use preflight::{Preflight, check_line, preflight};
 

@@ -21,6 +21,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+mod stream;
+
 use sha2::{Digest, Sha256};
 
 use super::{LogLine, Migration, Mode, Outcome};
@@ -523,15 +525,26 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
         }
     }
     let indexes = schema_indexes(&worker).map_err(|e| js_error("loading schema.ts", e))?;
-    let scratch = crate::scratch::Scratch::new_in(db.temp_dir())?;
-    let base = Arc::new(Base::new(db, scratch.path(), indexes)?);
-    let mut writes = Arc::new(Writes::new(base.clone(), db, scratch.path())?);
-    let order = order_of(&worker, m, &table, &base)?;
     let batch = if batch.is_finite() && batch >= 1.0 {
         batch as usize
     } else {
         100
     };
+    if let Some(table_format) = stream::eligible(m, db, &worker, &table, parallelize) {
+        let plan = stream::Plan {
+            table: &table,
+            batch,
+            now_ms: now_ms as f64,
+            notes: notes.clone(),
+        };
+        if let Some(out) = stream::run(m, db, plan, table_format)? {
+            return Ok(out);
+        }
+    }
+    let scratch = crate::scratch::Scratch::new_in(db.temp_dir())?;
+    let base = Arc::new(Base::new(db, scratch.path(), indexes)?);
+    let mut writes = Arc::new(Writes::new(base.clone(), db, scratch.path())?);
+    let order = order_of(&worker, m, &table, &base)?;
     let number = base.table(&order.table).map_or(0, |(n, _)| n);
     let job = Job {
         m,
@@ -663,30 +676,40 @@ fn run(m: &UserMigration, db: &mut Db) -> Result<Outcome> {
         "writes",
         serde_json::to_value(&counts).expect("serializable"),
     ));
+    out.result.push(("streamed", false.into()));
     if let Some((page, first)) = &stopped_at {
         out.warnings.push(format!(
             "stopped as the deployment would: page {page} (starting at {first}) threw and rolled back; the pages before it were kept, the rest untouched"
         ));
         out.fails_run = Some(format!("{} stopped at page {page}", m.display));
     } else if failed_docs > 0 {
-        out.fails_run = Some(format!(
-            "{failed_docs} document(s) of {} threw in {}; nothing is written (see --on-throw stop to keep what the deployment would)",
-            table, m.display
-        ));
+        out.fails_run = Some(threw(failed_docs, &table, &m.display));
     }
-    if let Some((page, first)) = crossings.first() {
-        let what = format!("page {page} of {}", m.display);
-        let others = match crossings.len() {
-            1 => String::new(),
-            n => format!(" ({n} of its {pages} pages cross a limit; this is the first)"),
-        };
-        out.warnings
-            .push(format!("limits: {}{others}", first.describe(&what)));
-    }
+    out.warnings
+        .extend(limits_warning(&m.display, &crossings, pages));
     out.errors = errors;
     out.logs = logs;
     out.warnings.extend(notes);
     Ok(out)
+}
+
+/// Why a run where `failed` documents of `table` threw fails.
+fn threw(failed: usize, table: &str, display: &str) -> String {
+    format!(
+        "{failed} document(s) of {table} threw in {display}; nothing is written (see --on-throw stop to keep what the deployment would)"
+    )
+}
+
+/// The warning for a run of `pages` pages, of which `crossings` crossed one
+/// of Convex's limits (the first each crossed).
+fn limits_warning(display: &str, crossings: &[(u64, Crossing)], pages: u64) -> Option<String> {
+    let (page, first) = crossings.first()?;
+    let what = format!("page {page} of {display}");
+    let others = match crossings.len() {
+        1 => String::new(),
+        n => format!(" ({n} of its {pages} pages cross a limit; this is the first)"),
+    };
+    Some(format!("limits: {}{others}", first.describe(&what)))
 }
 
 fn doc_error(table: &str, id: &str, e: &JsError, note: &str) -> DocError {
@@ -1051,6 +1074,86 @@ impl PageHost {
     }
 }
 
+/// What `ctx.db.patch` makes of a document, with the size the write counts
+/// for Convex's limits.
+pub(super) enum Patched {
+    /// Every field it names already holds that value: no write.
+    Same(usize),
+    /// The row with the patch applied to its text (the other fields copied
+    /// as they are).
+    Row(Vec<u8>),
+    /// The patched document, to encode.
+    Doc(Map, usize),
+}
+
+/// Applies a patch's fields (`None` removes one) to the row `row` of the
+/// document `id`, as `ctx.db.patch` does: `_id` and `_creationTime` may only
+/// be given as they are. Uniform rows are patched as text where that is
+/// exact (`value::patch_row`); the rest are decoded.
+pub(super) fn apply_patch(
+    row: &[u8],
+    format: &TableFormat,
+    fields: Vec<(String, Option<Value>)>,
+    id: &str,
+) -> std::result::Result<Patched, String> {
+    if matches!(format, TableFormat::Uniform) {
+        // The row's text length stands for its size here: decoding it to
+        // measure would cost more than the patch.
+        match value::patch_row(row, &fields) {
+            Some(Spliced::Unchanged) => return Ok(Patched::Same(row.len())),
+            Some(Spliced::Row(new)) => return Ok(Patched::Row(new)),
+            None => {}
+        }
+    }
+    let Value::Object(old) = value::decode_line(row, format).map_err(|e| e.0)? else {
+        return Err(format!("Patch on non-existent document with ID \"{id}\""));
+    };
+    let mut doc = old.clone();
+    for (k, v) in fields {
+        if k == "_id" || k == "_creationTime" {
+            if v.is_some() && v.as_ref() != doc.get(&k) {
+                return Err(format!(
+                    "Provided `{k}` field value does not match the document's ({id})"
+                ));
+            }
+            continue;
+        }
+        match v {
+            Some(v) => {
+                doc.insert(k, v);
+            }
+            None => {
+                doc.remove(&k);
+            }
+        }
+    }
+    let size = doc_size(&doc);
+    if same_value(&Value::Object(old), &Value::Object(doc.clone())) {
+        return Ok(Patched::Same(size));
+    }
+    Ok(Patched::Doc(doc, size))
+}
+
+/// A `console` line of call `call` of a page whose documents are `ids`
+/// (the page's first when the call is not known: a module's top level).
+pub(super) fn log_line(ids: &[String], call: Option<u32>, level: &str, text: &str) -> LogLine {
+    let id = call
+        .and_then(|c| ids.get(c as usize))
+        .or(ids.first())
+        .cloned()
+        .unwrap_or_default();
+    LogLine {
+        id,
+        level: level.to_owned(),
+        text: text.to_owned(),
+    }
+}
+
+/// What [`Host::flush`] gives for the patches that failed.
+pub(super) fn flush_failures(failed: Vec<(u32, String)>) -> Option<String> {
+    (!failed.is_empty()).then(|| serde_json::to_string(&failed).expect("serializable"))
+}
+
 fn encode_docs(docs: impl Iterator<Item = Map>) -> String {
     let items: Vec<Value> = docs.map(Value::Object).collect();
     js::bridge::encode(&Value::Array(items))
@@ -1154,60 +1257,27 @@ impl Host for PageHost {
         patch: &str,
     ) -> std::result::Result<(), String> {
         let (number, internal) = self.target(table, id, "patch", "Patch")?;
-        let missing = || format!("Patch on non-existent document with ID \"{id}\"");
         let fields = js::bridge::decode_patch(patch)?;
         let Some((row, format)) = self
             .writes
             .row(&self.tx, number, &internal)
             .map_err(|e| format!("{e:#}"))?
         else {
-            return Err(missing());
+            return Err(format!("Patch on non-existent document with ID \"{id}\""));
         };
         let at = || format!("db.patch({id})");
-        // Most patches apply to the row's text; the rest to its value.
-        if matches!(format, TableFormat::Uniform) {
-            // The row's text length stands for its size here: decoding it
-            // to measure would cost more than the patch.
-            match value::patch_row(&row, &fields) {
-                Some(Spliced::Unchanged) => {
-                    self.meter.write(row.len(), &at)?;
-                    return Ok(());
-                }
-                Some(Spliced::Row(new)) => {
-                    self.meter.write(new.len(), &at)?;
-                    self.writes.put_row(&mut self.tx, number, &internal, new);
-                    return Ok(());
-                }
-                None => {}
+        match apply_patch(&row, &format, fields, id)? {
+            Patched::Same(size) => self.meter.write(size, &at),
+            Patched::Row(new) => {
+                self.meter.write(new.len(), &at)?;
+                self.writes.put_row(&mut self.tx, number, &internal, new);
+                Ok(())
+            }
+            Patched::Doc(doc, size) => {
+                self.meter.write(size, &at)?;
+                self.writes.put(&mut self.tx, number, &internal, doc, false)
             }
         }
-        let Value::Object(old) = value::decode_line(&row, &format).map_err(|e| e.0)? else {
-            return Err(missing());
-        };
-        let mut doc = old.clone();
-        for (k, v) in fields {
-            if k == "_id" || k == "_creationTime" {
-                if v.is_some() && v.as_ref() != doc.get(&k) {
-                    return Err(format!(
-                        "Provided `{k}` field value does not match the document's ({id})"
-                    ));
-                }
-                continue;
-            }
-            match v {
-                Some(v) => {
-                    doc.insert(k, v);
-                }
-                None => {
-                    doc.remove(&k);
-                }
-            }
-        }
-        self.meter.write(doc_size(&doc), &at)?;
-        if same_value(&Value::Object(old), &Value::Object(doc.clone())) {
-            return Ok(());
-        }
-        self.writes.put(&mut self.tx, number, &internal, doc, false)
     }
 
     fn replace(
@@ -1296,20 +1366,11 @@ impl Host for PageHost {
                 failed.push((*call, e));
             }
         }
-        Ok((!failed.is_empty()).then(|| serde_json::to_string(&failed).expect("serializable")))
+        Ok(flush_failures(failed))
     }
 
     fn log(&mut self, call: Option<u32>, level: &str, text: &str) {
-        let id = call
-            .and_then(|c| self.ids.get(c as usize))
-            .or(self.ids.first())
-            .cloned()
-            .unwrap_or_default();
-        self.logs.push(LogLine {
-            id,
-            level: level.to_owned(),
-            text: text.to_owned(),
-        });
+        self.logs.push(log_line(&self.ids, call, level, text));
     }
 
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {

@@ -1024,3 +1024,168 @@ export const replace{i} = migrations.define({{
     }
     assert_eq!(visited, 2 * 443);
 }
+
+/// A migration whose calls use nothing but their document streams through
+/// the table; the same code with one `ctx.db` call in its last row (in file
+/// order) runs paged. Both give the same bytes and the same report: the
+/// patches (a removal, an Int64, a no-op), the failures and `console` lines
+/// in the component's order, a limit crossed in the component's pages.
+#[test]
+fn document_only_migrations_stream_and_agree_with_the_paged_run() {
+    // More than one chunk of rows (1 MiB each); file order is not
+    // creation order.
+    const N: u32 = 16_500;
+    let rows: Vec<String> = (0..N)
+        .map(|k| {
+            let mut internal = [0x20u8; 16];
+            internal[1..5].copy_from_slice(&k.to_be_bytes());
+            let t = 1_700_000_000_000u64 + u64::from((k * 7919) % N) * 10;
+            let big = if k % 5 == 0 {
+                format!(",\"big\":{k}")
+            } else {
+                String::new()
+            };
+            format!(
+                "{{\"_creationTime\":{t}.0,\"_id\":\"{}\"{big},\"k\":{k}.0,\"pad\":\"{}\"}}",
+                convex_snapshot::id::DocumentId::new(10001, internal).encode(),
+                "p".repeat(40)
+            )
+        })
+        .collect();
+    let last = N - 1;
+    let body = |name: &str, touch: bool| {
+        let touch = if touch {
+            format!("if (u.k === {last}) ctx.db.normalizeId(\"users\", u._id);")
+        } else {
+            String::new()
+        };
+        format!(
+            r#"
+export const {name} = migrations.define({{
+  table: "users",
+  migrateOne: (ctx, u) => {{
+    {touch}
+    if (u.k % 2500 === 7) console.log("seen", u.k);
+    if (u.k % 2 === 0) return {{ even: true, pad: undefined }};
+    if (typeof u.big === "bigint") return {{ big: u.big + 1n }};
+    if (u.k % 3 === 0) return {{ k: u.k }};
+    if (u.k % 7 === 0) return {{ neg: -0, _id: u._id }};
+  }},
+}});
+export const {name}Throws = migrations.define({{
+  table: "users",
+  migrateOne: (ctx, u) => {{
+    {touch}
+    if (u.k % 3000 === 11) throw new Error("bad " + u.k);
+    if (u.k % 4000 === 5) console.warn("odd", u.k);
+    if (u.k % 3000 === 12) return {{ _creationTime: 1 }};
+    return {{ seen: true }};
+  }},
+}});
+export const {name}Wide = migrations.define({{
+  table: "users",
+  batchSize: 20000,
+  migrateOne: (ctx, u) => {{
+    {touch}
+    return {{ w: u.k }};
+  }},
+}});
+"#
+        )
+    };
+    // The same lines in two files, for the same `file:line` in stacks.
+    let mut files = folder(&body("one", false));
+    let paged = format!("{HEADER}\n{}", body("one", true));
+    files.push(("paged.ts", paged));
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let c = case(&[("users", 10001, rows)], &refs);
+    let out = c.dir.path().join("out.zip");
+    for what in ["", "Throws", "Wide"] {
+        let mut runs = Vec::new();
+        for (file, threads) in [("migrations", "1"), ("migrations", "2"), ("paged", "2")] {
+            let (r, _) = c.migrate(&[&format!("{file}:one{what}"), "--threads", threads, "--json"]);
+            let bytes = std::fs::read(&out).ok();
+            let mut rep = report(&r);
+            let m = &mut rep["migrations"][0];
+            assert_eq!(
+                m["result"]["streamed"],
+                json!(file == "migrations"),
+                "{what}: {m}"
+            );
+            m["result"].as_object_mut().unwrap().remove("streamed");
+            let text = rep
+                .to_string()
+                .replace(&format!("{file}:one"), "NAME:one")
+                .replace(&format!("{file}.ts:"), "NAME.ts:");
+            runs.push((r.code, text, bytes));
+        }
+        assert_eq!(runs[0], runs[1], "{what}: threads 1 vs 2");
+        assert_eq!(runs[1], runs[2], "{what}: streamed vs paged");
+        let rep: Json = serde_json::from_str(&runs[0].1).unwrap();
+        let m = &rep["migrations"][0];
+        match what {
+            "" => {
+                assert_eq!(runs[0].0, 0);
+                assert_eq!(m["result"]["visited"], N);
+                assert_eq!(m["logs"]["total"], 7, "{m}");
+                let t = tables_of(&out);
+                let u = &t["users"];
+                let k = |d: &Json| d["k"].as_f64().unwrap() as u32;
+                assert_eq!(
+                    u.iter().map(k).collect::<Vec<_>>(),
+                    (0..N).collect::<Vec<_>>()
+                );
+                assert_eq!(u[0]["even"], true);
+                assert!(u[0].get("pad").is_none());
+                assert_eq!(u[5]["big"], json!(6), "an Int64 stays one: {}", u[5]);
+                assert!(u[1].get("even").is_none() && u[1]["pad"].is_string());
+                assert_eq!(u[7]["neg"], json!(-0.0));
+                assert!(u[7]["neg"].as_f64().unwrap().is_sign_negative());
+                // Patched: the even ones, the odd Int64 ones, the sevens
+                // neither odd Int64 nor multiples of three.
+                let patched = (0..N)
+                    .filter(|k| k % 2 == 0 || k % 5 == 0 || (k % 3 != 0 && k % 7 == 0))
+                    .count();
+                assert_eq!(m["result"]["writes"]["users"]["patched"], patched, "{m}");
+                assert_eq!(m["tables"]["users"]["updated"], patched, "{m}");
+            }
+            "Throws" => {
+                assert_ne!(runs[0].0, 0);
+                assert!(runs[0].2.is_none(), "nothing is written");
+                let errors = m["errorDetails"]["listed"].as_array().unwrap();
+                // 6 throws, 6 refused `_creationTime`s.
+                assert_eq!(errors.len(), 12, "{m}");
+                assert!(
+                    errors
+                        .iter()
+                        .any(|e| e["reason"].as_str().unwrap().contains("_creationTime"))
+                );
+                let times: Vec<u64> = errors
+                    .iter()
+                    .map(|e| {
+                        let k = (0..N)
+                            .find(|k| {
+                                let mut internal = [0x20u8; 16];
+                                internal[1..5].copy_from_slice(&k.to_be_bytes());
+                                convex_snapshot::id::DocumentId::new(10001, internal).encode()
+                                    == e["id"]
+                            })
+                            .unwrap();
+                        u64::from((k * 7919) % N)
+                    })
+                    .collect();
+                assert!(
+                    times.is_sorted(),
+                    "listed in the component's order: {times:?}"
+                );
+            }
+            _ => {
+                assert_eq!(runs[0].0, 0);
+                assert_eq!(m["result"]["pages"], 1);
+                let warnings = m["warnings"]["listed"].to_string();
+                assert!(warnings.contains("limits: page 1 of"), "{warnings}");
+                assert!(warnings.contains("db.patch("), "{warnings}");
+            }
+        }
+    }
+}
